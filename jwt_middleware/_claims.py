@@ -1,0 +1,116 @@
+"""The claim policy (RFC 7519 §4.1, RFC 8725 §3.8-3.10): types checked, never coerced.
+
+The thresholds follow ``jwt.decode`` exactly (``exp <= now - leeway`` is expired; ``nbf`` or
+``iat`` later than ``now + leeway`` is not yet valid), so that the differential test can hold
+us to "never accept what PyJWT rejects"; the type rules are stricter than PyJWT's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from ._errors import InvalidToken
+from ._settings import Provider
+
+MAX_TIME = 2**53
+_STRING_CLAIMS = ("iss", "sub", "jti")
+
+
+class Claims(dict[str, Any]):
+    """The verified payload: a read-only ``dict`` (JSON-serialisable, compares equal to a dict).
+
+    One verified token's claims may be handed to many requests, so none may change them;
+    ``dict(claims)`` or ``claims.copy()`` gives a mutable shallow copy.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("verified claims are read-only; use dict(claims) for a copy")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+
+class ClaimList(list[Any]):
+    """A read-only ``list`` inside verified claims."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("verified claims are read-only")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+
+def freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Claims({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return ClaimList(freeze(v) for v in value)
+    return value
+
+
+def _bad(name: str, rule: str) -> InvalidToken:
+    return InvalidToken("bad_claim", f"{name} {rule}")
+
+
+def time_claim(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(name, "must be a number")
+    if not (math.isfinite(value) and 0 <= value <= MAX_TIME):
+        raise _bad(name, "is out of range")
+    return float(value)
+
+
+def check_times(exp: float | None, nbf: float | None, iat: float | None, leeway: float, now: float) -> None:
+    """Run on every request, cached or not."""
+    if exp is not None and exp <= now - leeway:
+        raise InvalidToken("expired", "token has expired")
+    if nbf is not None and nbf > now + leeway:
+        raise InvalidToken("not_yet_valid", "token is not valid yet")
+    if iat is not None and iat > now + leeway:
+        raise InvalidToken("issued_in_future", "token was issued in the future")
+
+
+def _check_types(claims: Mapping[str, Any]) -> None:
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise _bad(name, "must be a string")
+    aud = claims.get("aud", "")
+    if not isinstance(aud, str) and not (isinstance(aud, list) and all(isinstance(a, str) for a in aud)):
+        raise _bad("aud", "must be a string or a list of strings")
+
+
+def _check_issuer(claims: Mapping[str, Any], provider: Provider) -> None:
+    if provider.issuers is not None and claims.get("iss") not in provider.issuers:
+        if "iss" not in claims:
+            raise InvalidToken("missing_claim", "required claim iss is missing")
+        raise InvalidToken("issuer_mismatch", "token issuer is not accepted")
+
+
+def _check_audience(claims: Mapping[str, Any], provider: Provider) -> None:
+    if "aud" not in claims:
+        if provider.audience is not None:
+            raise InvalidToken("missing_claim", "required claim aud is missing")
+        return
+    aud = claims["aud"]
+    if provider.audience is None:
+        raise InvalidToken("audience_mismatch", "token has an audience but none is configured")
+    found = [aud] if isinstance(aud, str) else aud
+    if not any(a in provider.audience for a in found):
+        raise InvalidToken("audience_mismatch", "token audience is not accepted")
+
+
+def check_claims(claims: Mapping[str, Any], provider: Provider, now: float) -> tuple[float | None, float | None, float | None]:
+    """Check everything once; return ``(exp, nbf, iat)`` for the per-request re-check."""
+    for name in provider.required_claims:
+        if name not in claims:
+            raise InvalidToken("missing_claim", f"required claim {name} is missing")
+    _check_types(claims)
+    exp, nbf, iat = (time_claim(claims, n) for n in ("exp", "nbf", "iat"))
+    check_times(exp, nbf, iat, provider.leeway, now)
+    _check_issuer(claims, provider)
+    _check_audience(claims, provider)
+    return exp, nbf, iat

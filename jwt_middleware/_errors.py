@@ -1,0 +1,90 @@
+"""The exception tree, split by whose fault a failure is.
+
+    JWTMiddlewareError
+    ├── ConfigError (also ValueError)   the operator's fault: bad settings, raised at start-up
+    ├── AuthError                        the client's fault: answered with 400/401/403
+    │   ├── InvalidRequest               400 invalid_request (two tokens, bad bearer syntax)
+    │   ├── MissingToken                 401 with a bare challenge
+    │   ├── InvalidToken                 401 invalid_token (every bad token)
+    │   └── InsufficientScope            403 insufficient_scope
+    └── KeySourceUnavailable             the key source's fault: 503 with Retry-After
+
+Every AuthError and KeySourceUnavailable carries a ``reason``: a short stable code that is
+logged and documented. Descriptions are fixed strings: they never contain token or key bytes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidToken",
+    "JWTMiddlewareError",
+    "KeySourceUnavailable",
+    "MissingToken",
+]
+
+
+class JWTMiddlewareError(Exception):
+    """Root of every exception this package raises."""
+
+
+class ConfigError(JWTMiddlewareError, ValueError):
+    """A setting is wrong. Raised at construction; the message names the key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}")
+
+
+class AuthError(JWTMiddlewareError):
+    """A request failed authentication or authorization; maps to an RFC 6750 challenge."""
+
+    status = 401
+    error: str | None = "invalid_token"
+
+    def __init__(self, reason: str, description: str) -> None:
+        self.reason = reason
+        self.description = description
+        super().__init__(f"{reason}: {description}")
+
+
+class InvalidRequest(AuthError):
+    status = 400
+    error = "invalid_request"
+
+
+class MissingToken(AuthError):
+    status = 401
+    error = None
+
+    def __init__(self) -> None:
+        super().__init__("missing_token", "no bearer token in the request")
+
+
+class InvalidToken(AuthError):
+    status = 401
+    error = "invalid_token"
+
+
+class InsufficientScope(AuthError):
+    status = 403
+    error = "insufficient_scope"
+
+    def __init__(self, reason: str, description: str, scope: str = "") -> None:
+        super().__init__(reason, description)
+        self.scope = scope
+
+
+class KeySourceUnavailable(JWTMiddlewareError):
+    """No usable keys could be had (cold cache, provider down): 503, never a pass."""
+
+    status = 503
+
+    def __init__(self, reason: str, description: str, retry_after: int = 5) -> None:
+        self.reason = reason
+        self.description = description
+        self.retry_after = retry_after
+        super().__init__(f"{reason}: {description}")

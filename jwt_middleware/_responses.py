@@ -1,0 +1,84 @@
+"""The RFC 6750 §3 challenge, built once per kind of failure for both adapters."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, replace
+from http import HTTPStatus
+
+from ._errors import AuthError, InsufficientScope, JWTMiddlewareError, KeySourceUnavailable
+
+__all__ = ["Challenge", "challenge_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """An error response: status, headers and body. ``reason`` is the logged reason code.
+
+    An ``on_error`` hook receives one and returns one (``dataclasses.replace`` is handy).
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    reason: str
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+    def header_list(self) -> list[tuple[str, str]]:
+        return [*self.headers, ("content-length", str(len(self.body)))]
+
+    def asgi_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.header_list()]
+
+    def with_body(self, body: bytes, content_type: str = "application/json") -> Challenge:
+        headers = tuple((k, content_type if k == "content-type" else v) for k, v in self.headers)
+        return replace(self, headers=headers, body=body)
+
+
+_QUOTABLE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _quotable(text: str) -> str:
+    """RFC 6750 §3: error_description and scope allow no quote, backslash or control bytes."""
+    return _QUOTABLE.sub("?", text)
+
+
+def _www_authenticate(realm: str | None, error: str | None, description: str, scope: str) -> str:
+    params = [f'realm="{realm}"'] if realm is not None else []
+    if error is not None:
+        params.append(f'error="{error}"')
+        params.append(f'error_description="{_quotable(description)}"')
+    if scope:
+        params.append(f'scope="{_quotable(scope)}"')
+    return "Bearer " + ", ".join(params) if params else "Bearer"
+
+
+@functools.lru_cache(maxsize=512)
+def _render(
+    status: int, error: str | None, description: str, reason: str, scope: str, realm: str | None, retry_after: int
+) -> Challenge:
+    headers = [("content-type", "application/json"), ("cache-control", "no-store")]
+    body: dict[str, str] = {"error": error or ("temporarily_unavailable" if status == 503 else "unauthorized")}
+    if status == 503:
+        headers.append(("retry-after", str(retry_after)))
+    else:
+        headers.append(("www-authenticate", _www_authenticate(realm, error, description, scope)))
+    body["error_description"] = description
+    if scope:
+        body["scope"] = scope
+    return Challenge(status, tuple(headers), json.dumps(body).encode("ascii"), reason)
+
+
+def challenge_for(exc: JWTMiddlewareError, realm: str | None) -> Challenge:
+    """The response for a failure. Descriptions are fixed strings: never token or key bytes."""
+    if isinstance(exc, KeySourceUnavailable):
+        return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
+    if isinstance(exc, AuthError):
+        scope = exc.scope if isinstance(exc, InsufficientScope) else ""
+        return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0)
+    raise TypeError("not a request failure")  # pragma: no cover

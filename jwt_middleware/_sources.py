@@ -1,0 +1,100 @@
+"""Finding the one bearer token in a request (RFC 6750 §2), before any JWT parsing.
+
+The adapters hand over the raw ``Authorization`` values, ``Cookie`` values and query string;
+this module knows nothing of ASGI or WSGI.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import unquote_plus
+
+from ._errors import InvalidRequest, InvalidToken
+from ._settings import Settings
+
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_COOKIE_SPLIT = re.compile(r"[;,]")
+_OWS = " \t"
+
+
+def _too_large() -> InvalidToken:
+    return InvalidToken("token_too_large", "token is larger than allowed")
+
+
+def _two_tokens() -> InvalidRequest:
+    return InvalidRequest("multiple_tokens", "more than one token in the request")
+
+
+class TokenFinder:
+    """Reads the header, and the cookie and query parameter when configured."""
+
+    __slots__ = ("cookie", "max_bytes", "query_key")
+
+    def __init__(self, settings: Settings) -> None:
+        self.cookie = settings.cookie
+        self.query_key = settings.query_param
+        self.max_bytes = settings.max_token_bytes
+
+    def from_authorization(self, values: Sequence[str]) -> str | None:
+        if len(values) > 1:
+            raise InvalidRequest("multiple_authorization", "more than one Authorization header")
+        value = values[0].strip(_OWS)
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        credential = credential.lstrip(" ")
+        if not credential:
+            raise InvalidRequest("malformed_authorization", "empty bearer credential")
+        if len(credential) > self.max_bytes:
+            raise _too_large()
+        if not _B64TOKEN.fullmatch(credential):
+            raise InvalidRequest("malformed_authorization", "bearer credential is not a b64token")
+        return credential
+
+    def from_cookies(self, values: Sequence[str]) -> str | None:
+        found: str | None = None
+        for header in values:
+            for pair in _COOKIE_SPLIT.split(header):
+                name, eq, value = pair.partition("=")
+                if not eq or name.strip(_OWS) != self.cookie:
+                    continue
+                if found is not None:
+                    raise InvalidRequest("multiple_cookies", "the token cookie appears more than once")
+                value = value.strip(_OWS)
+                if len(value) > self.max_bytes + 2:
+                    raise _too_large()
+                found = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        return found or None
+
+    def from_query(self, query: str) -> str | None:
+        if self.query_key is None or self.query_key not in query:
+            return None
+        found: str | None = None
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if unquote_plus(name) != self.query_key:
+                continue
+            if found is not None:
+                raise InvalidRequest("multiple_query_tokens", "the token parameter appears more than once")
+            if len(value) > 3 * self.max_bytes:
+                raise _too_large()
+            found = unquote_plus(value)
+        return found or None
+
+    def find(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> str | None:
+        """The request's one token, or ``None``; raises InvalidRequest for two of them."""
+        tokens = []
+        if authorization:
+            tokens.append(self.from_authorization(authorization))
+        if self.cookie is not None and cookies:
+            tokens.append(self.from_cookies(cookies))
+        if self.query_key is not None and query:
+            tokens.append(self.from_query(query))
+        present = [t for t in tokens if t is not None]
+        if len(present) > 1:
+            raise _two_tokens()
+        token = present[0] if present else None
+        if token is not None and len(token) > self.max_bytes:
+            raise _too_large()
+        return token

@@ -1,0 +1,171 @@
+"""The verifier: parse once, gate the algorithm, choose the key, check the signature with
+PyJWT's algorithm objects, apply the claim policy, remember the result.
+
+Only the key lookup may wait on I/O, so ``verify`` (threads) and ``verify_async`` (asyncio)
+share every other step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jwt.algorithms import Algorithm, get_default_algorithms
+
+from . import _claims, _jose
+from ._errors import InvalidToken
+from ._keys import KeySet, KeySource, StaticKeys, VerificationKey
+from ._settings import Provider, Settings
+
+log = logging.getLogger("jwt_middleware")
+MAX_KEY_TRIES = 8
+_ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
+KeySourceFactory = Callable[[Provider], KeySource]
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A cache entry: what must be re-checked on every request, and what may not change."""
+
+    claims: _claims.Claims
+    exp: float | None
+    nbf: float | None
+    iat: float | None
+    provider: Provider
+    source: KeySource
+    key: VerificationKey
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    parsed: _jose.ParsedToken
+    provider: Provider
+    source: KeySource
+    digest: bytes
+
+
+def static_source(provider: Provider) -> KeySource:
+    if provider.remote:
+        raise NotImplementedError("remote key sets need the jwks module")
+    return StaticKeys(provider.keys)
+
+
+class Verifier:
+    """Verifies compact JWS tokens against the settings' providers."""
+
+    def __init__(self, settings: Settings, key_source: KeySourceFactory = static_source) -> None:
+        self.settings = settings
+        self._sources = [(p, key_source(p)) for p in settings.resolved_providers]
+        self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
+        self._single = self._sources[0] if len(self._sources) == 1 else None
+        self._cache: dict[bytes, _Verified] = {}
+        self._cache_size = settings.token_cache_size
+        self._cache_lock = threading.Lock()
+        self._claims_check = settings.claims_check
+
+    @property
+    def sources(self) -> list[tuple[Provider, KeySource]]:
+        return list(self._sources)
+
+    def verify(self, token: str, now: float | None = None) -> _claims.Claims:
+        step = self._begin(token, time.time() if now is None else now)
+        if isinstance(step, _claims.Claims):
+            return step
+        kid = step.parsed.kid
+        keyset = step.source.current(kid)
+        if keyset is None:
+            keyset = step.source.wait(kid)
+        return self._finish(step, keyset, time.time() if now is None else now)
+
+    async def verify_async(self, token: str, now: float | None = None) -> _claims.Claims:
+        step = self._begin(token, time.time() if now is None else now)
+        if isinstance(step, _claims.Claims):
+            return step
+        kid = step.parsed.kid
+        keyset = step.source.current(kid)
+        if keyset is None:
+            keyset = await step.source.wait_async(kid)
+        return self._finish(step, keyset, time.time() if now is None else now)
+
+    def _begin(self, token: str, now: float) -> _claims.Claims | _Pending:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        hit = self._cache.get(digest)
+        if hit is not None:
+            return self._recheck(digest, hit, now)
+        parsed = _jose.parse(token)
+        provider, source = self._provider_for(parsed.claims)
+        if parsed.alg not in provider.algorithms:
+            raise InvalidToken("alg_not_allowed", "token algorithm is not accepted")
+        return _Pending(parsed, provider, source, digest)
+
+    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> _claims.Claims:
+        keyset = hit.source.current(hit.key.kid)
+        try:
+            if keyset is None or hit.key not in keyset:
+                raise InvalidToken("unknown_key", "the token's key is no longer trusted")
+            _claims.check_times(hit.exp, hit.nbf, hit.iat, hit.provider.leeway, now)
+        except InvalidToken:
+            self._cache.pop(digest, None)
+            raise
+        return hit.claims
+
+    def _provider_for(self, claims: Mapping[str, Any]) -> tuple[Provider, KeySource]:
+        if self._single is not None:
+            return self._single
+        iss = claims.get("iss")
+        found = self._by_issuer.get(iss) if isinstance(iss, str) else None
+        if found is None:
+            raise InvalidToken("unknown_issuer", "token issuer is not accepted")
+        return found
+
+    def _finish(self, step: _Pending, keyset: KeySet, now: float) -> _claims.Claims:
+        parsed, provider = step.parsed, step.provider
+        key = _check_signature(parsed, keyset)
+        exp, nbf, iat = _claims.check_claims(parsed.claims, provider, now)
+        claims = _claims.freeze(parsed.claims)
+        self._run_claims_check(claims)
+        self._remember(step.digest, _Verified(claims, exp, nbf, iat, provider, step.source, key))
+        return claims  # type: ignore[no-any-return]
+
+    def _run_claims_check(self, claims: _claims.Claims) -> None:
+        if self._claims_check is None:
+            return
+        try:
+            verdict = self._claims_check(claims)
+        except InvalidToken:
+            raise
+        except Exception as exc:
+            log.exception("claims_check raised; token refused (reason=claims_check_error)")
+            raise InvalidToken("claims_rejected", "token claims were not accepted") from exc
+        if verdict is False:
+            raise InvalidToken("claims_rejected", "token claims were not accepted")
+
+    def _remember(self, digest: bytes, entry: _Verified) -> None:
+        if not self._cache_size:
+            return
+        with self._cache_lock:
+            while len(self._cache) >= self._cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[digest] = entry
+
+
+def _check_signature(parsed: _jose.ParsedToken, keyset: KeySet) -> VerificationKey:
+    kid = parsed.kid
+    candidates = keyset.candidates(kid, parsed.alg)
+    if not candidates:
+        raise InvalidToken("unknown_key", "no trusted key matches the token's kid and alg")
+    if kid is not None and sum(1 for k in candidates if k.kid == kid) > 1:
+        raise InvalidToken("ambiguous_key", "the token's kid names more than one key")
+    algorithm = _ALGORITHMS[parsed.alg]
+    for key in candidates[:MAX_KEY_TRIES]:
+        try:
+            if algorithm.verify(parsed.signing_input, key.key, parsed.signature):
+                return key
+        except (ValueError, TypeError):
+            continue
+    raise InvalidToken("bad_signature", "signature does not verify")

@@ -1,0 +1,84 @@
+"""The ASGI adapter: ``JWTMiddleware``.
+
+    app = JWTMiddleware(app, settings={"algorithms": ["RS256"], "jwks_url": "https://..."})
+    # Starlette / FastAPI: app.add_middleware(JWTMiddleware, settings={...})
+
+``http`` and ``websocket`` scopes are authenticated; every other scope type (``lifespan``)
+passes through untouched. On success the claims are at ``scope["jwt_middleware.claims"]``,
+and ``scope["user"]`` / ``scope["auth"]`` follow Starlette's conventions. On failure the
+wrapped app is never called: HTTP gets the RFC 6750 challenge; a WebSocket is refused
+before ``websocket.accept``, with the HTTP denial response when the server offers the
+``websocket.http.response`` extension, else with close code 1008.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+
+from ._gate import Gate
+from ._identity import ANONYMOUS, CLAIMS_KEY, JWTAuth, JWTUser
+from ._jwks import remote_or_static
+from ._responses import Challenge
+from ._settings import Settings, load_settings
+
+__all__ = ["JWTMiddleware"]
+
+
+class JWTMiddleware:
+    """Wrap an ASGI app. ``settings`` is a mapping or a ``Settings``; keyword arguments override it."""
+
+    def __init__(
+        self, app: ASGI3Application | Any, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any
+    ) -> None:
+        self.app = app
+        self.gate = Gate(load_settings(settings, **overrides), remote_or_static)
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        s: dict[str, Any] = scope  # type: ignore[assignment]
+        gate = self.gate
+        if gate.rules.is_public(s["path"]):
+            _attach(s, None)
+            await self.app(scope, receive, send)
+            return
+        authorization, cookies = [], []
+        for name, value in s["headers"]:
+            if name == b"authorization":
+                authorization.append(value.decode("latin-1"))
+            elif name == b"cookie":
+                cookies.append(value.decode("latin-1"))
+        query = s.get("query_string", b"").decode("latin-1") if gate.finder.query_key else ""
+        outcome = await gate.authenticate_async(authorization, cookies, query)
+        if isinstance(outcome, Challenge):
+            await (_deny_websocket if kind == "websocket" else _deny_http)(s, outcome, receive, send)
+            return
+        _attach(s, outcome)
+        await self.app(scope, receive, send)
+
+
+def _attach(scope: dict[str, Any], claims: Mapping[str, Any] | None) -> None:
+    scope[CLAIMS_KEY] = claims
+    scope["user"] = ANONYMOUS if claims is None else JWTUser(claims)
+    scope["auth"] = JWTAuth(claims)
+
+
+async def _deny_http(scope: dict[str, Any], challenge: Challenge, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": challenge.status, "headers": challenge.asgi_headers()})
+    await send({"type": "http.response.body", "body": challenge.body})
+
+
+async def _deny_websocket(scope: dict[str, Any], challenge: Challenge, receive: Any, send: Any) -> None:
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await send({"type": "websocket.http.response.start", "status": challenge.status, "headers": challenge.asgi_headers()})
+        await send({"type": "websocket.http.response.body", "body": challenge.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": challenge.reason})
