@@ -103,8 +103,8 @@ def check_header(header: dict[str, Any]) -> None:
     cty = header.get("cty")
     if cty is not None and (not isinstance(cty, str) or cty.upper() == "JWT"):
         raise InvalidToken("unsupported_token", "nested tokens are not accepted")
-    kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
+    kid = header.get("kid", "-")
+    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
         raise _malformed("kid must be a short string")
     typ = header.get("typ")
     if typ is not None and not isinstance(typ, str):

@@ -35,7 +35,9 @@ class Result:
 class Harness:
     kind: str
 
-    def request(self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET") -> Result:
+    def request(
+        self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"
+    ) -> Result:
         raise NotImplementedError
 
 
@@ -81,7 +83,9 @@ class ASGIHarness(Harness):
             scope["method"] = method
         return scope
 
-    def request(self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET") -> Result:
+    def request(
+        self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"
+    ) -> Result:
         self.seen = {}
         sent: list[dict[str, Any]] = []
 
@@ -98,7 +102,11 @@ class ASGIHarness(Harness):
         return Result(start["status"], dict(hl), hl, body, bool(self.seen.get("called")), dict(self.seen))
 
     def websocket(
-        self, path: str = "/ws", headers: Sequence[tuple[str, str]] = (), query: str = "", extensions: dict[str, Any] | None = None
+        self,
+        path: str = "/ws",
+        headers: Sequence[tuple[str, str]] = (),
+        query: str = "",
+        extensions: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         self.seen = {}
         sent: list[dict[str, Any]] = []
@@ -129,7 +137,9 @@ class WSGIHarness(Harness):
 
         self.app = wsgiref.validate.validator(JWTWSGIMiddleware(wsgiref.validate.validator(inner), settings, **overrides))
 
-    def request(self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET") -> Result:
+    def request(
+        self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"
+    ) -> Result:
         self.seen = {}
         environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": ""}
         setup_testing_defaults(environ)

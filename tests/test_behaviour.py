@@ -113,7 +113,11 @@ def test_oversized_token_is_refused_before_parsing(make: Any, hs: dict[str, Any]
     big = mint(claims(pad="x" * 2000))
     h = make({**hs, "max_token_bytes": 1024})
     r = h.request(headers=bearer(big))
-    assert r.status == 401 and 'error="invalid_token"' in r.challenge and r.json["error_description"] == "token is larger than allowed"
+    assert (
+        r.status == 401
+        and 'error="invalid_token"' in r.challenge
+        and r.json["error_description"] == "token is larger than allowed"
+    )
     assert h.request(headers=bearer(mint())).status == 200
 
 

@@ -29,18 +29,24 @@ CASES = [
     pytest.param({"algorithms": ["HS256"]}, "secret", "needs a local secret", id="hmac-no-secret"),
     pytest.param({"algorithms": ["HS256"], "secret": "short"}, "secret", "at least 32 bytes", id="short-secret"),
     pytest.param({"algorithms": ["HS512"], "secret": SECRET}, "secret", "at least 64 bytes", id="short-for-hs512"),
-    pytest.param({"algorithms": ["HS256"], "jwks_url": "https://idp.example/jwks"}, "secret", "remote key sets", id="hmac-remote"),
+    pytest.param(
+        {"algorithms": ["HS256"], "jwks_url": "https://idp.example/jwks"}, "secret", "remote key sets", id="hmac-remote"
+    ),
     pytest.param({"algorithms": ["HS256"], "keys": ["x"]}, "secret", "needs a local secret", id="hmac-public-keys"),
     pytest.param({"algorithms": ["RS256"], "secret": SECRET}, "secret", "no HMAC algorithm", id="rsa-with-secret"),
     pytest.param({"algorithms": ["RS256"]}, "keys", "needs public keys", id="rsa-no-keys"),
     pytest.param({"algorithms": ["HS256"], "secret": 12345}, "secret", "string or bytes", id="secret-type"),
-    pytest.param({"algorithms": ["HS256"], "secret": "-----BEGIN PUBLIC KEY-----" + "A" * 40}, "secret", "PEM", id="pem-as-secret"),
+    pytest.param(
+        {"algorithms": ["HS256"], "secret": "-----BEGIN PUBLIC KEY-----" + "A" * 40}, "secret", "PEM", id="pem-as-secret"
+    ),
     pytest.param({"algorithms": ["RS256"], "keys": "-----BEGIN"}, "keys", "list", id="keys-string"),
     pytest.param({"algorithms": ["RS256"], "keys": ["not a pem"]}, "keys[0]", "PEM", id="bad-pem"),
     pytest.param({"algorithms": ["RS256"], "keys": [{"kty": "oct", "k": "AAAA"}]}, "keys[0]", "symmetric", id="oct-jwk"),
     pytest.param({"algorithms": ["RS256"], "keys": [{"kty": "RSA"}]}, "keys[0]", "JWK members", id="broken-jwk"),
     pytest.param({"algorithms": ["ES256"], "keys": [lambda: rsa_pair().jwk()]}, "keys", "no key fits", id="no-key-fits"),
-    pytest.param({"algorithms": ["RS256"], "keys": [lambda: rsa_pair("weak", 1024).public_pem]}, "keys[0]", "2048", id="weak-rsa"),
+    pytest.param(
+        {"algorithms": ["RS256"], "keys": [lambda: rsa_pair("weak", 1024).public_pem]}, "keys[0]", "2048", id="weak-rsa"
+    ),
     pytest.param({**HS, "issuer": 5}, "issuer", "strings", id="issuer-type"),
     pytest.param({**HS, "audience": [""]}, "audience", "non-empty", id="audience-empty-string"),
     pytest.param({**HS, "leeway": "10"}, "leeway", "seconds", id="leeway-string"),
@@ -67,7 +73,12 @@ CASES = [
         id="discovery-and-url",
     ),
     pytest.param({"providers": []}, "providers", "non-empty", id="providers-empty"),
-    pytest.param({"providers": [{"algorithms": ["HS256"], "secret": SECRET}]}, "providers[0].issuer", "needs an issuer", id="provider-no-iss"),
+    pytest.param(
+        {"providers": [{"algorithms": ["HS256"], "secret": SECRET}]},
+        "providers[0].issuer",
+        "needs an issuer",
+        id="provider-no-iss",
+    ),
     pytest.param(
         {"providers": [{"issuer": "a", "algorithms": ["HS256"], "secret": SECRET, "audince": "x"}]},
         "providers[0].audince",

@@ -66,7 +66,9 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def mint(payload: dict[str, Any] | None = None, *, key: Any = SECRET, alg: str = "HS256", kid: str | None = None, **headers: Any) -> str:
+def mint(
+    payload: dict[str, Any] | None = None, *, key: Any = SECRET, alg: str = "HS256", kid: str | None = None, **headers: Any
+) -> str:
     hdr = dict(headers)
     if kid is not None:
         hdr["kid"] = kid
