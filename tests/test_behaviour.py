@@ -235,7 +235,7 @@ def test_required_claims_and_leeway(make: Any, hs: dict[str, Any]) -> None:
     [
         pytest.param(rsa_pair, "RS256", id="RS256"),
         pytest.param(rsa_pair, "PS256", id="PS256"),
-        pytest.param(lambda: ec_pair(), "ES256", id="ES256"),
+        pytest.param(ec_pair, "ES256", id="ES256"),
         pytest.param(lambda: ec_pair("ec384", "P-384"), "ES384", id="ES384"),
         pytest.param(lambda: ec_pair("ec521", "P-521"), "ES512", id="ES512"),
         pytest.param(ed_pair, "EdDSA", id="EdDSA"),

@@ -1,0 +1,39 @@
+"""The docs cover every setting and reason code; __all__ matches the package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jwt_middleware
+from jwt_middleware._settings import SETTING_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_setting_is_documented_with_type_default_and_meaning() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z_]+)` \|(.+)\|$", text, re.M)}
+    missing = [name for name in SETTING_NAMES if name not in rows]
+    assert not missing, f"undocumented settings: {missing}"
+    for name in SETTING_NAMES:
+        cells = [c.strip() for c in rows[name].split("|")]
+        assert len(cells) == 3 and all(cells), f"{name} needs type, default and meaning"
+    assert set(rows) <= set(SETTING_NAMES), f"documented but not a setting: {set(rows) - set(SETTING_NAMES)}"
+
+
+def test_every_reason_code_is_documented() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "jwt_middleware").glob("*.py"))
+    used = set(re.findall(r'(?:InvalidToken|InvalidRequest|InsufficientScope|KeySourceUnavailable)\(\s*"([a-z_]+)"', source))
+    used |= set(re.findall(r'AuthError\("([a-z_]+)"', source)) | {"missing_token"}
+    documented = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", (ROOT / "docs" / "errors.md").read_text(), re.M))
+    assert used, "the pattern found no reason codes"
+    assert used <= documented, f"undocumented reason codes: {sorted(used - documented)}"
+
+
+def test_all_matches_public_names() -> None:
+    public = {name for name in dir(jwt_middleware) if not name.startswith("_")}
+    modules = {"asgi", "wsgi", "annotations"}  # submodules, and the __future__ import
+    assert set(jwt_middleware.__all__) == (public - modules) | {"__version__"}
+    for name in jwt_middleware.__all__:
+        assert hasattr(jwt_middleware, name)

@@ -1,0 +1,83 @@
+"""End to end: the example apps under real servers, driven over loopback HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import json
+import time
+from typing import Any
+
+import pytest
+import websockets.exceptions
+import websockets.sync.client
+from servers import uvicorn_server, wsgi_server
+from tokens import SECRET, claims, mint
+
+from examples import raw_asgi, raw_wsgi
+
+SETTINGS = {"algorithms": ["HS256"], "secret": SECRET}
+
+
+def get(base: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection(base, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=["uvicorn", "wsgiref-threaded"])
+def server(request: pytest.FixtureRequest) -> Any:
+    if request.param == "uvicorn":
+        with uvicorn_server(raw_asgi.build_app(SETTINGS)) as base:
+            yield base
+    else:
+        with wsgi_server(raw_wsgi.build_app(SETTINGS)) as base:
+            yield base
+
+
+def test_valid_token_200(server: str) -> None:
+    status, _, body = get(server, "/hello", {"Authorization": f"Bearer {mint()}"})
+    assert status == 200 and json.loads(body)["sub"] == "alice"
+
+
+def test_no_token_401(server: str) -> None:
+    status, headers, body = get(server, "/hello")
+    assert (status, headers["www-authenticate"], json.loads(body)["error"]) == (401, "Bearer", "unauthorized")
+    assert headers["content-type"] == "application/json" and headers["cache-control"] == "no-store"
+
+
+def test_expired_token_401(server: str) -> None:
+    status, headers, _ = get(server, "/hello", {"Authorization": f"Bearer {mint(claims(exp=int(time.time()) - 60))}"})
+    assert status == 401
+    assert headers["www-authenticate"] == 'Bearer error="invalid_token", error_description="token has expired"'
+
+
+def test_public_path_and_malformed_request(server: str) -> None:
+    assert get(server, "/health")[0] == 200
+    assert get(server, "/hello", {"Authorization": "Bearer a b"})[0] == 400
+
+
+def test_concurrent_requests(server: str) -> None:
+    tokens = [mint(claims(sub=f"user{i}")) for i in range(40)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: get(server, "/hello", {"Authorization": f"Bearer {t}"}), tokens))
+    assert [json.loads(b)["sub"] for _, _, b in results] == [f"user{i}" for i in range(40)]
+
+
+@pytest.mark.parametrize("ws", ["websockets-sansio", "wsproto"])
+def test_websocket_under_uvicorn(ws: str) -> None:
+    with uvicorn_server(raw_asgi.build_app(SETTINGS), ws=ws) as base:
+        with websockets.sync.client.connect(f"ws://{base}/ws?access_token={mint()}", open_timeout=10) as ws:
+            assert json.loads(ws.recv(timeout=10)) == {"hello": "alice"}
+        with pytest.raises(websockets.exceptions.InvalidStatus) as info:
+            websockets.sync.client.connect(f"ws://{base}/ws", open_timeout=10)
+        assert info.value.response.status_code == 401  # uvicorn offers websocket.http.response
+        assert info.value.response.headers["www-authenticate"] == "Bearer"
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            websockets.sync.client.connect(
+                f"ws://{base}/ws", additional_headers={"Authorization": "Bearer x.y.z"}, open_timeout=10
+            )
