@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from ._claims import Claims
 from ._errors import AuthError, InvalidToken, JWTMiddlewareError, MissingToken
+from ._jwks import remote_or_static
 from ._responses import Challenge, challenge_for
 from ._settings import Settings
 from ._sources import TokenFinder
-from ._verify import KeySourceFactory, Verifier, static_source
+from ._verify import KeySourceFactory, Verifier
 
 log = logging.getLogger("jwt_middleware")
 Outcome = Claims | Challenge | None
@@ -19,7 +20,7 @@ Outcome = Claims | Challenge | None
 class Gate:
     """Finds the token, verifies it, and turns every failure into a ``Challenge``."""
 
-    def __init__(self, settings: Settings, key_source: KeySourceFactory = static_source) -> None:
+    def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
         self.settings = settings
         self.rules = settings.path_rules
         self.finder = TokenFinder(settings)

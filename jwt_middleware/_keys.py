@@ -182,12 +182,16 @@ class KeySource(Protocol):
     async def wait_async(self, kid: str | None) -> KeySet:
         """Await keys without blocking the event loop; for ASGI."""
 
+    def health(self) -> dict[str, Any]:
+        """A snapshot for a readiness endpoint."""
+
 
 class StaticKeys:
     """Keys fixed by the settings."""
 
-    def __init__(self, keys: Sequence[VerificationKey]) -> None:
+    def __init__(self, keys: Sequence[VerificationKey], name: str = "default") -> None:
         self.keyset = KeySet(keys)
+        self.name = name
 
     def current(self, kid: str | None) -> KeySet:
         return self.keyset
@@ -197,3 +201,6 @@ class StaticKeys:
 
     async def wait_async(self, kid: str | None) -> KeySet:
         return self.keyset
+
+    def health(self) -> dict[str, Any]:
+        return {"provider": self.name, "state": "static", "ready": True, "key_ids": self.keyset.kids()}

@@ -19,7 +19,8 @@ from jwt.algorithms import Algorithm, get_default_algorithms
 
 from . import _claims, _jose
 from ._errors import InvalidToken
-from ._keys import KeySet, KeySource, StaticKeys, VerificationKey
+from ._jwks import remote_or_static
+from ._keys import KeySet, KeySource, VerificationKey
 from ._settings import Provider, Settings
 
 log = logging.getLogger("jwt_middleware")
@@ -49,16 +50,10 @@ class _Pending:
     digest: bytes
 
 
-def static_source(provider: Provider) -> KeySource:
-    if provider.remote:
-        raise NotImplementedError("remote key sets need the jwks module")
-    return StaticKeys(provider.keys)
-
-
 class Verifier:
     """Verifies compact JWS tokens against the settings' providers."""
 
-    def __init__(self, settings: Settings, key_source: KeySourceFactory = static_source) -> None:
+    def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
         self.settings = settings
         self._sources = [(p, key_source(p)) for p in settings.resolved_providers]
         self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
@@ -71,6 +66,10 @@ class Verifier:
     @property
     def sources(self) -> list[tuple[Provider, KeySource]]:
         return list(self._sources)
+
+    def health(self) -> list[dict[str, Any]]:
+        """One snapshot per provider: key source state, key ids, last fetch and failures."""
+        return [source.health() for _, source in self._sources]
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
         step = self._begin(token, time.time() if now is None else now)
@@ -96,17 +95,22 @@ class Verifier:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         hit = self._cache.get(digest)
         if hit is not None:
-            return self._recheck(digest, hit, now)
+            claims = self._recheck(digest, hit, now)
+            if claims is not None:
+                return claims
         parsed = _jose.parse(token)
         provider, source = self._provider_for(parsed.claims)
         if parsed.alg not in provider.algorithms:
             raise InvalidToken("alg_not_allowed", "token algorithm is not accepted")
         return _Pending(parsed, provider, source, digest)
 
-    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> _claims.Claims:
+    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> _claims.Claims | None:
+        """The cached claims if still good; ``None`` sends the token down the full path."""
         keyset = hit.source.current(hit.key.kid)
+        if keyset is None:
+            return None
         try:
-            if keyset is None or hit.key not in keyset:
+            if hit.key not in keyset:
                 raise InvalidToken("unknown_key", "the token's key is no longer trusted")
             _claims.check_times(hit.exp, hit.nbf, hit.iat, hit.provider.leeway, now)
         except InvalidToken:

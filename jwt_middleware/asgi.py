@@ -20,7 +20,6 @@ from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallab
 
 from ._gate import Gate
 from ._identity import ANONYMOUS, CLAIMS_KEY, JWTAuth, JWTUser
-from ._jwks import remote_or_static
 from ._responses import Challenge
 from ._settings import Settings, load_settings
 
@@ -34,7 +33,11 @@ class JWTMiddleware:
         self, app: ASGI3Application | Any, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any
     ) -> None:
         self.app = app
-        self.gate = Gate(load_settings(settings, **overrides), remote_or_static)
+        self.gate = Gate(load_settings(settings, **overrides))
+
+    def health(self) -> list[dict[str, Any]]:
+        """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
+        return self.gate.verifier.health()
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         kind = scope["type"]

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._gate import Gate
 from ._identity import CLAIMS_KEY
-from ._jwks import remote_or_static
 from ._responses import Challenge
 from ._settings import Settings, load_settings
 
@@ -29,7 +28,11 @@ class JWTWSGIMiddleware:
 
     def __init__(self, app: WSGIApplication, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
-        self.gate = Gate(load_settings(settings, **overrides), remote_or_static)
+        self.gate = Gate(load_settings(settings, **overrides))
+
+    def health(self) -> list[dict[str, Any]]:
+        """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
+        return self.gate.verifier.health()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         gate = self.gate
