@@ -34,6 +34,7 @@ class Result:
 
 class Harness:
     kind: str
+    middleware: Any
 
     def request(
         self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"
@@ -63,7 +64,8 @@ class ASGIHarness(Harness):
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": json.dumps({"ok": True}).encode()})
 
-        self.app = JWTMiddleware(inner, settings, **overrides)
+        self.middleware = JWTMiddleware(inner, settings, **overrides)
+        self.app = self.middleware
 
     def _scope(self, kind: str, path: str, headers: Sequence[tuple[str, str]], query: str, method: str) -> dict[str, Any]:
         scope: dict[str, Any] = {
@@ -135,7 +137,8 @@ class WSGIHarness(Harness):
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"ok": True}).encode()]
 
-        self.app = wsgiref.validate.validator(JWTWSGIMiddleware(wsgiref.validate.validator(inner), settings, **overrides))
+        self.middleware = JWTWSGIMiddleware(wsgiref.validate.validator(inner), settings, **overrides)
+        self.app = wsgiref.validate.validator(self.middleware)
 
     def request(
         self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"

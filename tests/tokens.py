@@ -39,7 +39,8 @@ class KeyPair:
         return {**algo.to_jwk(self.public, as_dict=True), "kid": self.kid, "use": "sig", **extra}
 
     def sign(self, claims: dict[str, Any] | None = None, **headers: Any) -> str:
-        return mint(claims, key=self.private, alg=self.alg, kid=self.kid, **headers)
+        kid = headers.pop("kid", self.kid)
+        return mint(claims, key=self.private, alg=self.alg, kid=kid, **headers)
 
 
 @cache
