@@ -4,7 +4,6 @@ changes its behaviour: rotate keys, answer 500, refuse connections, stall, send 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -100,7 +99,7 @@ def _handler_for(ks: KeyServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            except (TimeoutError, BrokenPipeError, ConnectionResetError):
                 pass
 
         def log_message(self, format: str, *args: Any) -> None:
