@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import InvalidToken
-from ._settings import Provider
+
+if TYPE_CHECKING:
+    from ._settings import Provider
 
 MAX_TIME = 2**53
 _STRING_CLAIMS = ("iss", "sub", "jti")
@@ -42,10 +44,17 @@ class ClaimList(list[Any]):
 
 
 def freeze(value: Any) -> Any:
+    """Make parsed JSON read-only in place: objects are already ``Claims``; lists become ``ClaimList``."""
+    kind = type(value)
+    if kind is list:
+        return ClaimList([freeze(v) for v in value])
+    if kind is Claims:
+        for name, item in value.items():
+            if type(item) is list or type(item) is Claims:
+                dict.__setitem__(value, name, freeze(item))
+        return value
     if isinstance(value, dict):
-        return Claims({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return ClaimList(freeze(v) for v in value)
+        return freeze(Claims(value))
     return value
 
 
@@ -109,7 +118,7 @@ def check_claims(claims: Mapping[str, Any], provider: Provider, now: float) -> t
         if name not in claims:
             raise InvalidToken("missing_claim", f"required claim {name} is missing")
     _check_types(claims)
-    exp, nbf, iat = (time_claim(claims, n) for n in ("exp", "nbf", "iat"))
+    exp, nbf, iat = time_claim(claims, "exp"), time_claim(claims, "nbf"), time_claim(claims, "iat")
     check_times(exp, nbf, iat, provider.leeway, now)
     _check_issuer(claims, provider)
     _check_audience(claims, provider)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ._claims import Claims
-from ._errors import AuthError, InvalidToken, JWTMiddlewareError, MissingToken
+from ._errors import AuthError, InvalidToken, KeySourceUnavailable, MissingToken
+from ._identity import Identity
 from ._jwks import remote_or_static
 from ._responses import Challenge, challenge_for
 from ._settings import Settings
@@ -14,7 +14,7 @@ from ._sources import TokenFinder
 from ._verify import KeySourceFactory, Verifier
 
 log = logging.getLogger("jwt_middleware")
-Outcome = Claims | Challenge | None
+Outcome = Identity | Challenge | None
 
 
 class Gate:
@@ -28,6 +28,7 @@ class Gate:
         self._optional = settings.optional
         self._realm = settings.realm
         self._on_error = settings.on_error
+        self._challenges: dict[tuple[object, ...], Challenge] = {}
 
     def _token(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> str | None:
         token = self.finder.find(authorization, cookies, query)
@@ -36,29 +37,43 @@ class Gate:
         return token
 
     def authenticate(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> Outcome:
-        """Claims, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
+        """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
             token = self._token(authorization, cookies, query)
-            return None if token is None else self.verifier.verify(token)
+            return None if token is None else self.verifier.identify(token)
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
     async def authenticate_async(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> Outcome:
         try:
             token = self._token(authorization, cookies, query)
-            return None if token is None else await self.verifier.verify_async(token)
+            return None if token is None else await self.verifier.identify_async(token)
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
     def refuse(self, exc: Exception) -> Challenge:
-        if not isinstance(exc, JWTMiddlewareError):
-            log.exception("internal error while authenticating; request refused (reason=internal_error)")
-            exc = InvalidToken("internal_error", "token could not be verified")
-        elif isinstance(exc, AuthError):
+        failure: AuthError | KeySourceUnavailable
+        if isinstance(exc, AuthError):
+            failure = exc
             log.info("request refused (reason=%s, status=%d)", exc.reason, exc.status)
+        elif isinstance(exc, KeySourceUnavailable):
+            failure = exc
+            log.warning("request refused (reason=%s, status=503)", exc.reason)
         else:
-            log.warning("request refused (reason=%s, status=503)", getattr(exc, "reason", "unavailable"))
-        challenge = challenge_for(exc, self._realm)
+            log.exception("internal error while authenticating; request refused (reason=internal_error)")
+            failure = InvalidToken("internal_error", "token could not be verified")
+        key = (
+            type(failure),
+            failure.reason,
+            failure.description,
+            getattr(failure, "scope", ""),
+            getattr(failure, "retry_after", 0),
+        )
+        challenge = self._challenges.get(key)
+        if challenge is None:
+            challenge = challenge_for(failure, self._realm)
+            if len(self._challenges) < 256:  # descriptions are fixed strings; a hook's own stay bounded
+                self._challenges[key] = challenge
         if self._on_error is not None:
             challenge = self._custom(challenge)
         return challenge

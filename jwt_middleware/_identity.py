@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._claims import ClaimList, Claims
+
 CLAIMS_KEY = "jwt_middleware.claims"
 
 
@@ -23,10 +25,14 @@ def scopes_of(claims: Mapping[str, Any]) -> list[str]:
 class JWTUser:
     """Starlette's user protocol (``is_authenticated``, ``display_name``, ``identity``) over claims."""
 
-    __slots__ = ("claims",)
+    __slots__ = ("_claims",)
 
     def __init__(self, claims: Mapping[str, Any]) -> None:
-        self.claims = claims
+        self._claims = claims
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        return self._claims
 
     @property
     def is_authenticated(self) -> bool:
@@ -34,13 +40,13 @@ class JWTUser:
 
     @property
     def identity(self) -> str:
-        sub = self.claims.get("sub")
+        sub = self._claims.get("sub")
         return sub if isinstance(sub, str) else ""
 
     @property
     def display_name(self) -> str:
         for name in ("name", "preferred_username", "email", "sub"):
-            value = self.claims.get(name)
+            value = self._claims.get(name)
             if isinstance(value, str):
                 return value
         return ""
@@ -60,19 +66,46 @@ class AnonymousUser:
 
 
 class JWTAuth:
-    """Starlette's ``request.auth``: ``scopes`` as ``starlette.authentication.requires`` reads them."""
+    """Starlette's ``request.auth``: ``scopes`` as ``starlette.authentication.requires`` reads them.
 
-    __slots__ = ("claims", "scopes")
+    Read-only: one verified token's ``JWTAuth`` serves every request that presents it.
+    """
+
+    __slots__ = ("_claims", "_scopes")
 
     def __init__(self, claims: Mapping[str, Any] | None) -> None:
-        self.claims = claims
-        self.scopes = scopes_of(claims) if claims is not None else []
+        self._claims = claims
+        self._scopes: ClaimList | None = None
+
+    @property
+    def claims(self) -> Mapping[str, Any] | None:
+        return self._claims
+
+    @property
+    def scopes(self) -> list[str]:
+        if self._scopes is None:  # computed on first use; a race only computes it twice
+            self._scopes = ClaimList(scopes_of(self._claims) if self._claims is not None else ())
+        return self._scopes
 
     def __repr__(self) -> str:
-        return f"JWTAuth(scopes={self.scopes!r})"
+        return f"JWTAuth(scopes={list(self.scopes)!r})"
+
+
+class Identity:
+    """What a verified token attaches to each request; built once per token, then shared."""
+
+    __slots__ = ("auth", "claims", "subject", "user")
+
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+        self.user = JWTUser(claims)
+        self.auth = JWTAuth(claims)
+        sub = claims.get("sub")
+        self.subject = sub if isinstance(sub, str) else None
 
 
 ANONYMOUS = AnonymousUser()
+ANONYMOUS_AUTH = JWTAuth(None)
 
 
 def get_claims(request: Any) -> Mapping[str, Any] | None:

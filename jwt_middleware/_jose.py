@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
+from ._claims import Claims
 from ._errors import InvalidToken
 
-_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_INDEX = {c: i for i, c in enumerate(_B64URL)}
-_TO_STD = str.maketrans("-_", "+/")
+_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_DOT = _B64URL + b"."
+_SPARE_BITS = {2: 0x0F, 3: 0x03}  # unpadded length % 4 -> bits of the last character that must be 0
+_VALUE = bytes(_B64URL.find(bytes([c])) & 0x3F for c in range(256))  # byte -> its 6-bit value
+_TO_STD = bytes.maketrans(b"-_", b"+/")
 _KEY_POINTERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 _JWE_ONLY = frozenset({"enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
 MAX_KID_LENGTH = 256
+_PLAIN = frozenset({"alg", "typ", "kid"})
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedToken:
+class ParsedToken(NamedTuple):
     """A token whose encoding and header passed the strict checks; nothing is verified yet."""
 
-    header: dict[str, Any]
-    claims: dict[str, Any]
+    header: Claims
+    claims: Claims
     signing_input: bytes
     signature: bytes
 
@@ -48,16 +49,15 @@ def _malformed(description: str) -> InvalidToken:
     return InvalidToken("malformed_token", description)
 
 
-def _b64url_decode(segment: str) -> bytes:
+def _b64url_decode(segment: bytes) -> bytes:
     """Decode canonical unpadded base64url (the caller has checked the alphabet)."""
     rest = len(segment) % 4
     if rest == 1:
         raise _malformed("bad base64url length")
-    if rest and _INDEX[segment[-1]] & (0x0F if rest == 2 else 0x03):
+    if rest and _VALUE[segment[-1]] & _SPARE_BITS[rest]:
         raise _malformed("non-canonical base64url")
-    padded = segment.translate(_TO_STD) + "=" * (-len(segment) % 4)
     try:
-        return binascii.a2b_base64(padded, strict_mode=True)
+        return binascii.a2b_base64(segment.translate(_TO_STD) + b"=" * (-len(segment) % 4), strict_mode=True)
     except binascii.Error as exc:
         raise _malformed("bad base64url") from exc
 
@@ -66,34 +66,45 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> Claims:
+    obj = Claims(pairs)
     if len(obj) != len(pairs):
         raise ValueError("duplicate member name")
     return obj
 
 
-def json_object(data: bytes, what: str) -> dict[str, Any]:
-    """Parse a UTF-8 JSON object with no duplicate names and no NaN/Infinity."""
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def json_object(data: bytes, what: str) -> Claims:
+    """Parse a UTF-8 JSON object with no duplicate names and no NaN/Infinity; objects are read-only."""
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_refuse_constant,
-        )
+        text = data.decode("utf-8")
+        try:
+            value, end = _SCAN(text, 0)  # the fast path: no surrounding whitespace
+        except StopIteration:
+            value, end = _DECODER.decode(text), len(text)
+        if end != len(text):
+            value = _DECODER.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _malformed(f"{what} is not a valid JSON object") from exc
-    if not isinstance(value, dict):
+    if not isinstance(value, Claims):
         raise _malformed(f"{what} is not a JSON object")
     return value
 
 
-def check_header(header: dict[str, Any]) -> None:
+def check_header(header: Mapping[str, Any]) -> None:
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise _malformed("header has no alg")
     if alg.lower() == "none":
         raise InvalidToken("alg_none", "unsigned tokens are not accepted")
+    if header.keys() <= _PLAIN and isinstance(header.get("typ", ""), str):
+        kid = header.get("kid", "-")
+        if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+            raise _malformed("kid must be a short string")
+        return
     if "crit" in header:
         raise InvalidToken("header_not_allowed", "crit header is not supported")
     if _KEY_POINTERS.intersection(header):
@@ -111,19 +122,31 @@ def check_header(header: dict[str, Any]) -> None:
         raise _malformed("typ must be a string")
 
 
-def parse(token: str) -> ParsedToken:
-    """Split, decode and check a compact JWS. Raises InvalidToken; never anything else."""
-    if token.count(".") != 2:
-        if token.count(".") == 4:
+def compact(token: str) -> bytes:
+    """The token's bytes, if it has the shape of a compact JWS: three base64url segments."""
+    dots = token.count(".")
+    if dots != 2:
+        if dots == 4:
             raise InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
         raise _malformed("a token has three segments")
-    if not _COMPACT.fullmatch(token):
+    try:
+        raw = token.encode("ascii")
+    except UnicodeEncodeError:
+        raise _malformed("bad characters in token") from None
+    if raw.translate(None, _B64URL_DOT):
         raise _malformed("bad characters in token")
-    head, payload, sig = token.split(".")
+    return raw
+
+
+def parse(raw: bytes) -> ParsedToken:
+    """Decode and check the bytes ``compact`` returned. Raises InvalidToken; never anything else."""
+    head, payload, sig = raw.split(b".")
+    if not head or not payload:
+        raise _malformed("empty segment")
     header = json_object(_b64url_decode(head), "header")
     check_header(header)
     claims = json_object(_b64url_decode(payload), "payload")
     signature = _b64url_decode(sig)
     if not signature:
         raise InvalidToken("bad_signature", "signature is missing")
-    return ParsedToken(header, claims, f"{head}.{payload}".encode("ascii"), signature)
+    return ParsedToken(header, claims, raw[: len(head) + 1 + len(payload)], signature)

@@ -19,6 +19,7 @@ import random
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,7 +179,7 @@ class RemoteKeys:
         self._lock = threading.Lock()
         self._inflight: concurrent.futures.Future[None] | None = None
         self._last_attempt = -math.inf
-        self._missing: dict[str, float] = {}
+        self._missing: OrderedDict[str, float] = OrderedDict()
         self.fetches = 0
 
     # -- KeySource -------------------------------------------------------------------
@@ -229,7 +230,7 @@ class RemoteKeys:
         if kid is not None and not st.keyset.has_kid(kid):
             with self._lock:
                 while len(self._missing) >= NEGATIVE_KIDS:
-                    self._missing.pop(next(iter(self._missing)))
+                    self._missing.popitem(last=False)
                 self._missing[kid] = now + self.provider.jwks_min_refresh_seconds
         return st.keyset
 

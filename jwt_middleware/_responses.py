@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
-from ._errors import AuthError, InsufficientScope, JWTMiddlewareError, KeySourceUnavailable
+from ._errors import AuthError, InsufficientScope, KeySourceUnavailable
 
 __all__ = ["Challenge", "challenge_for"]
 
@@ -24,16 +23,23 @@ class Challenge:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     reason: str
+    status_line: str = field(init=False, repr=False, compare=False)
+    _wsgi: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    _asgi: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def status_line(self) -> str:
-        return f"{self.status} {HTTPStatus(self.status).phrase}"
+    def __post_init__(self) -> None:
+        wsgi = (*self.headers, ("content-length", str(len(self.body))))
+        object.__setattr__(self, "status_line", f"{self.status} {HTTPStatus(self.status).phrase}")
+        object.__setattr__(self, "_wsgi", wsgi)
+        object.__setattr__(self, "_asgi", tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in wsgi))
 
     def header_list(self) -> list[tuple[str, str]]:
-        return [*self.headers, ("content-length", str(len(self.body)))]
+        """The headers with ``content-length``, as a new list (WSGI's ``start_response``)."""
+        return list(self._wsgi)
 
     def asgi_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.header_list()]
+        """The same as ASGI header pairs, a new list each call: a wrapping middleware may append."""
+        return list(self._asgi)
 
     def with_body(self, body: bytes, content_type: str = "application/json") -> Challenge:
         headers = tuple((k, content_type if k == "content-type" else v) for k, v in self.headers)
@@ -58,7 +64,6 @@ def _www_authenticate(realm: str | None, error: str | None, description: str, sc
     return "Bearer " + ", ".join(params) if params else "Bearer"
 
 
-@functools.lru_cache(maxsize=512)
 def _render(
     status: int, error: str | None, description: str, reason: str, scope: str, realm: str | None, retry_after: int
 ) -> Challenge:
@@ -74,11 +79,9 @@ def _render(
     return Challenge(status, tuple(headers), json.dumps(body).encode("ascii"), reason)
 
 
-def challenge_for(exc: JWTMiddlewareError, realm: str | None) -> Challenge:
+def challenge_for(exc: AuthError | KeySourceUnavailable, realm: str | None) -> Challenge:
     """The response for a failure. Descriptions are fixed strings: never token or key bytes."""
     if isinstance(exc, KeySourceUnavailable):
         return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
-    if isinstance(exc, AuthError):
-        scope = exc.scope if isinstance(exc, InsufficientScope) else ""
-        return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0)
-    raise TypeError("not a request failure")  # pragma: no cover
+    scope = exc.scope if isinstance(exc, InsufficientScope) else ""
+    return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0)

@@ -13,9 +13,17 @@ from urllib.parse import unquote_plus
 from ._errors import InvalidRequest, InvalidToken
 from ._settings import Settings
 
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_B64TOKEN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 _COOKIE_SPLIT = re.compile(r"[;,]")
 _OWS = " \t"
+
+
+def _is_b64token(credential: str) -> bool:
+    """RFC 6750 §2.1: ``1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="``."""
+    if not credential.isascii():
+        return False
+    body = credential.encode("ascii").rstrip(b"=")
+    return bool(body) and not body.translate(None, _B64TOKEN)
 
 
 def _too_large() -> InvalidToken:
@@ -48,7 +56,7 @@ class TokenFinder:
             raise InvalidRequest("malformed_authorization", "empty bearer credential")
         if len(credential) > self.max_bytes:
             raise _too_large()
-        if not _B64TOKEN.fullmatch(credential):
+        if not _is_b64token(credential):
             raise InvalidRequest("malformed_authorization", "bearer credential is not a b64token")
         return credential
 

@@ -11,14 +11,15 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from . import _claims, _jose
 from ._errors import InvalidToken
+from ._identity import Identity
 from ._jwks import remote_or_static
 from ._keys import KeySet, KeySource, VerificationKey
 from ._settings import Provider, Settings
@@ -29,11 +30,10 @@ _ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algo
 KeySourceFactory = Callable[[Provider], KeySource]
 
 
-@dataclass(frozen=True, slots=True)
-class _Verified:
+class _Verified(NamedTuple):
     """A cache entry: what must be re-checked on every request, and what may not change."""
 
-    claims: _claims.Claims
+    identity: Identity
     exp: float | None
     nbf: float | None
     iat: float | None
@@ -42,8 +42,7 @@ class _Verified:
     key: VerificationKey
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     parsed: _jose.ParsedToken
     provider: Provider
     source: KeySource
@@ -58,7 +57,7 @@ class Verifier:
         self._sources = [(p, key_source(p)) for p in settings.resolved_providers]
         self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
         self._single = self._sources[0] if len(self._sources) == 1 else None
-        self._cache: dict[bytes, _Verified] = {}
+        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
         self._claims_check = settings.claims_check
@@ -72,8 +71,12 @@ class Verifier:
         return [source.health() for _, source in self._sources]
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
+        """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``."""
+        return self.identify(token, now).claims
+
+    def identify(self, token: str, now: float | None = None) -> Identity:
         step = self._begin(token, time.time() if now is None else now)
-        if isinstance(step, _claims.Claims):
+        if isinstance(step, Identity):
             return step
         kid = step.parsed.kid
         keyset = step.source.current(kid)
@@ -82,8 +85,11 @@ class Verifier:
         return self._finish(step, keyset, time.time() if now is None else now)
 
     async def verify_async(self, token: str, now: float | None = None) -> _claims.Claims:
+        return (await self.identify_async(token, now)).claims
+
+    async def identify_async(self, token: str, now: float | None = None) -> Identity:
         step = self._begin(token, time.time() if now is None else now)
-        if isinstance(step, _claims.Claims):
+        if isinstance(step, Identity):
             return step
         kid = step.parsed.kid
         keyset = step.source.current(kid)
@@ -91,20 +97,21 @@ class Verifier:
             keyset = await step.source.wait_async(kid)
         return self._finish(step, keyset, time.time() if now is None else now)
 
-    def _begin(self, token: str, now: float) -> _claims.Claims | _Pending:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    def _begin(self, token: str, now: float) -> Identity | _Pending:
+        raw = _jose.compact(token)
+        digest = hashlib.sha256(raw).digest()
         hit = self._cache.get(digest)
         if hit is not None:
-            claims = self._recheck(digest, hit, now)
-            if claims is not None:
-                return claims
-        parsed = _jose.parse(token)
+            identity = self._recheck(digest, hit, now)
+            if identity is not None:
+                return identity
+        parsed = _jose.parse(raw)
         provider, source = self._provider_for(parsed.claims)
         if parsed.alg not in provider.algorithms:
             raise InvalidToken("alg_not_allowed", "token algorithm is not accepted")
         return _Pending(parsed, provider, source, digest)
 
-    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> _claims.Claims | None:
+    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> Identity | None:
         """The cached claims if still good; ``None`` sends the token down the full path."""
         keyset = hit.source.current(hit.key.kid)
         if keyset is None:
@@ -116,7 +123,7 @@ class Verifier:
         except InvalidToken:
             self._cache.pop(digest, None)
             raise
-        return hit.claims
+        return hit.identity
 
     def _provider_for(self, claims: Mapping[str, Any]) -> tuple[Provider, KeySource]:
         if self._single is not None:
@@ -127,14 +134,14 @@ class Verifier:
             raise InvalidToken("unknown_issuer", "token issuer is not accepted")
         return found
 
-    def _finish(self, step: _Pending, keyset: KeySet, now: float) -> _claims.Claims:
+    def _finish(self, step: _Pending, keyset: KeySet, now: float) -> Identity:
         parsed, provider = step.parsed, step.provider
         key = _check_signature(parsed, keyset)
         exp, nbf, iat = _claims.check_claims(parsed.claims, provider, now)
-        claims = _claims.freeze(parsed.claims)
-        self._run_claims_check(claims)
-        self._remember(step.digest, _Verified(claims, exp, nbf, iat, provider, step.source, key))
-        return claims  # type: ignore[no-any-return]
+        identity = Identity(_claims.freeze(parsed.claims))
+        self._run_claims_check(identity.claims)
+        self._remember(step.digest, _Verified(identity, exp, nbf, iat, provider, step.source, key))
+        return identity
 
     def _run_claims_check(self, claims: _claims.Claims) -> None:
         if self._claims_check is None:
@@ -154,7 +161,7 @@ class Verifier:
             return
         with self._cache_lock:
             while len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
+                self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here
             self._cache[digest] = entry
 
 

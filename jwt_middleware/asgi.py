@@ -19,7 +19,7 @@ from typing import Any
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 
 from ._gate import Gate
-from ._identity import ANONYMOUS, CLAIMS_KEY, JWTAuth, JWTUser
+from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, Identity
 from ._responses import Challenge
 from ._settings import Settings, load_settings
 
@@ -65,10 +65,15 @@ class JWTMiddleware:
         await self.app(scope, receive, send)
 
 
-def _attach(scope: dict[str, Any], claims: Mapping[str, Any] | None) -> None:
-    scope[CLAIMS_KEY] = claims
-    scope["user"] = ANONYMOUS if claims is None else JWTUser(claims)
-    scope["auth"] = JWTAuth(claims)
+def _attach(scope: dict[str, Any], identity: Identity | None) -> None:
+    if identity is None:
+        scope[CLAIMS_KEY] = None
+        scope["user"] = ANONYMOUS
+        scope["auth"] = ANONYMOUS_AUTH
+    else:
+        scope[CLAIMS_KEY] = identity.claims
+        scope["user"] = identity.user
+        scope["auth"] = identity.auth
 
 
 async def _deny_http(scope: dict[str, Any], challenge: Challenge, receive: Any, send: Any) -> None:

@@ -49,7 +49,10 @@ class JWTWSGIMiddleware:
         if isinstance(outcome, Challenge):
             start_response(outcome.status_line, outcome.header_list())
             return [outcome.body]
-        environ[CLAIMS_KEY] = outcome
-        if outcome is not None and isinstance(outcome.get("sub"), str):
-            environ["REMOTE_USER"] = outcome["sub"]
+        if outcome is None:
+            environ[CLAIMS_KEY] = None
+        else:
+            environ[CLAIMS_KEY] = outcome.claims
+            if outcome.subject is not None:
+                environ["REMOTE_USER"] = outcome.subject
         return self.app(environ, start_response)

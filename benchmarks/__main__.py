@@ -1,0 +1,46 @@
+"""``make bench``: every figure measured side by side in this one run, with its ratio."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+
+from . import inprocess
+
+
+def ratio(label: str, value: float, target: float) -> None:
+    verdict = "ok" if value <= target else "OVER"
+    print(f"  {label:<64} {value:6.3f}  (target <= {target:g})  {verdict}")
+
+
+def main() -> None:
+    logging.getLogger("jwt_middleware").setLevel(logging.WARNING)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    keys = inprocess.Keys()
+    print("\nper request, in process (median µs):")
+    r = inprocess.run(keys)
+    print("\nalternatives, same RS256 token repeated (median µs):")
+    alt = inprocess.alternatives(keys)
+    print("\nratios:")
+    ratio(
+        "ASGI RS256 cold / (RSA verify alone + bare app)",
+        r["ASGI RS256 cold (new token each time)"] / (r["cryptography RSA verify alone (RS256)"] + r["bare ASGI app"]),
+        1.5,
+    )
+    ratio("ASGI HS256 cold / raw jwt.decode HS256", r["ASGI HS256 cold (new token each time)"] / r["raw jwt.decode HS256"], 0.25)
+    ratio("ASGI RS256 warm / raw jwt.decode RS256", r["ASGI RS256 warm (same token)"] / r["raw jwt.decode RS256"], 0.1)
+    ratio("ASGI excluded path / bare ASGI app", r["ASGI excluded path"] / r["bare ASGI app"], 1.2)
+    ratio("ASGI garbage token refused / bare ASGI app", r["ASGI garbage token refused"] / r["bare ASGI app"], 2.5)
+    ratio("WSGI excluded path / bare WSGI app", r["WSGI excluded path"] / r["bare WSGI app"], 1.2)
+    ratio("WSGI garbage token refused / bare WSGI app", r["WSGI garbage token refused"] / r["bare WSGI app"], 2.5)
+    ratio(
+        "Starlette: ours / AuthenticationMiddleware(PyJWT)",
+        alt["Starlette + JWTMiddleware"] / alt["Starlette + AuthenticationMiddleware(PyJWT)"],
+        0.5,
+    )
+    ratio("Flask: ours / flask-jwt-extended", alt["Flask + JWTWSGIMiddleware"] / alt["Flask + flask-jwt-extended"], 0.5)
+
+
+if __name__ == "__main__":
+    main()
