@@ -15,9 +15,12 @@ from ._errors import (
     JWTMiddlewareError,
     KeySourceUnavailable,
     MissingToken,
+    RevocationUnavailable,
+    Unavailable,
 )
-from ._identity import CLAIMS_KEY, AnonymousUser, JWTAuth, JWTUser, get_claims
+from ._identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
 from ._responses import Challenge
+from ._revocation import MemoryRevocationStore, RevocationStore, revoke_token
 from ._settings import Provider, Settings, load_settings
 from ._verify import Verifier
 from .asgi import JWTMiddleware
@@ -27,11 +30,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CLAIMS_KEY",
+    "IDENTITY_KEY",
     "AnonymousUser",
     "AuthError",
     "Challenge",
     "Claims",
     "ConfigError",
+    "Identity",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
@@ -41,11 +46,18 @@ __all__ = [
     "JWTUser",
     "JWTWSGIMiddleware",
     "KeySourceUnavailable",
+    "MemoryRevocationStore",
     "MissingToken",
     "Provider",
+    "RevocationStore",
+    "RevocationUnavailable",
     "Settings",
+    "Unavailable",
     "Verifier",
     "__version__",
     "get_claims",
+    "get_roles",
+    "get_scopes",
     "load_settings",
+    "revoke_token",
 ]

@@ -7,9 +7,11 @@
     │   ├── MissingToken                 401 with a bare challenge
     │   ├── InvalidToken                 401 invalid_token (every bad token)
     │   └── InsufficientScope            403 insufficient_scope
-    └── KeySourceUnavailable             the key source's fault: 503 with Retry-After
+    └── Unavailable                      a dependency's fault: 503 with Retry-After
+        ├── KeySourceUnavailable         no usable keys (cold cache, provider down)
+        └── RevocationUnavailable        the revocation store cannot answer (fail-closed policy)
 
-Every AuthError and KeySourceUnavailable carries a ``reason``: a short stable code that is
+Every AuthError and Unavailable carries a ``reason``: a short stable code that is
 logged and documented. Descriptions are fixed strings: they never contain token or key bytes.
 """
 
@@ -24,6 +26,8 @@ __all__ = [
     "JWTMiddlewareError",
     "KeySourceUnavailable",
     "MissingToken",
+    "RevocationUnavailable",
+    "Unavailable",
 ]
 
 
@@ -78,8 +82,8 @@ class InsufficientScope(AuthError):
         self.scope = scope
 
 
-class KeySourceUnavailable(JWTMiddlewareError):
-    """No usable keys could be had (cold cache, provider down): 503, never a pass."""
+class Unavailable(JWTMiddlewareError):
+    """A dependency cannot answer: 503 with Retry-After, never a 500 and never a pass."""
 
     status = 503
 
@@ -88,3 +92,11 @@ class KeySourceUnavailable(JWTMiddlewareError):
         self.description = description
         self.retry_after = retry_after
         super().__init__(f"{reason}: {description}")
+
+
+class KeySourceUnavailable(Unavailable):
+    """No usable keys could be had (cold cache, provider down)."""
+
+
+class RevocationUnavailable(Unavailable):
+    """The revocation store did not answer in time (and failing open was not chosen)."""

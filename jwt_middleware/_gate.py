@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ._errors import AuthError, InvalidToken, KeySourceUnavailable, MissingToken
+from ._errors import AuthError, InvalidToken, MissingToken, Unavailable
 from ._identity import Identity
 from ._jwks import remote_or_static
 from ._responses import Challenge, challenge_for
@@ -28,6 +28,7 @@ class Gate:
         self._optional = settings.optional
         self._realm = settings.realm
         self._on_error = settings.on_error
+        self._rules = settings.route_rules
         self._challenges: dict[tuple[object, ...], Challenge] = {}
 
     def _token(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> str | None:
@@ -36,27 +37,39 @@ class Gate:
             raise MissingToken()
         return token
 
-    def authenticate(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> Outcome:
+    def _authorize(self, identity: Identity | None, path: str, method: str) -> Identity | None:
+        for rule in self._rules:
+            if rule.applies(path, method):
+                if identity is None:
+                    raise MissingToken()
+                rule.check(identity.scopes, identity.roles)
+        return identity
+
+    def authenticate(self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str) -> Outcome:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
             token = self._token(authorization, cookies, query)
-            return None if token is None else self.verifier.identify(token)
+            identity = None if token is None else self.verifier.identify(token)
+            return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
-    async def authenticate_async(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> Outcome:
+    async def authenticate_async(
+        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str
+    ) -> Outcome:
         try:
             token = self._token(authorization, cookies, query)
-            return None if token is None else await self.verifier.identify_async(token)
+            identity = None if token is None else await self.verifier.identify_async(token)
+            return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
     def refuse(self, exc: Exception) -> Challenge:
-        failure: AuthError | KeySourceUnavailable
+        failure: AuthError | Unavailable
         if isinstance(exc, AuthError):
             failure = exc
             log.info("request refused (reason=%s, status=%d)", exc.reason, exc.status)
-        elif isinstance(exc, KeySourceUnavailable):
+        elif isinstance(exc, Unavailable):
             failure = exc
             log.warning("request refused (reason=%s, status=503)", exc.reason)
         else:

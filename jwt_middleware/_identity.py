@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._authz import grants
 from ._claims import ClaimList, Claims
 
 CLAIMS_KEY = "jwt_middleware.claims"
+IDENTITY_KEY = "jwt_middleware.identity"
 
 
 def scopes_of(claims: Mapping[str, Any]) -> list[str]:
@@ -71,11 +73,14 @@ class JWTAuth:
     Read-only: one verified token's ``JWTAuth`` serves every request that presents it.
     """
 
-    __slots__ = ("_claims", "_scopes")
+    __slots__ = ("_claims", "_roles", "_scopes")
 
-    def __init__(self, claims: Mapping[str, Any] | None) -> None:
+    def __init__(self, claims: Mapping[str, Any] | None, scopes: Sequence[str] | None = None, roles: Sequence[str] = ()) -> None:
         self._claims = claims
-        self._scopes: ClaimList | None = None
+        if scopes is None:
+            scopes = scopes_of(claims) if claims is not None else ()
+        self._roles = ClaimList(roles)
+        self._scopes = ClaimList(dict.fromkeys([*scopes, *roles]))
 
     @property
     def claims(self) -> Mapping[str, Any] | None:
@@ -83,9 +88,12 @@ class JWTAuth:
 
     @property
     def scopes(self) -> list[str]:
-        if self._scopes is None:  # computed on first use; a race only computes it twice
-            self._scopes = ClaimList(scopes_of(self._claims) if self._claims is not None else ())
+        """Scopes and roles together: what ``starlette.authentication.requires`` checks."""
         return self._scopes
+
+    @property
+    def roles(self) -> list[str]:
+        return self._roles
 
     def __repr__(self) -> str:
         return f"JWTAuth(scopes={list(self.scopes)!r})"
@@ -94,18 +102,30 @@ class JWTAuth:
 class Identity:
     """What a verified token attaches to each request; built once per token, then shared."""
 
-    __slots__ = ("auth", "claims", "subject", "user")
+    __slots__ = ("auth", "claims", "roles", "scopes", "subject", "user")
 
-    def __init__(self, claims: Claims) -> None:
+    def __init__(self, claims: Claims, scope_claims: Sequence[str] = ("scope", "scp"), role_claims: Sequence[str] = ()) -> None:
         self.claims = claims
+        self.scopes = ClaimList(grants(claims, scope_claims))
+        self.roles = ClaimList(grants(claims, role_claims))
         self.user = JWTUser(claims)
-        self.auth = JWTAuth(claims)
+        self.auth = JWTAuth(claims, self.scopes, self.roles)
         sub = claims.get("sub")
         self.subject = sub if isinstance(sub, str) else None
 
 
 ANONYMOUS = AnonymousUser()
 ANONYMOUS_AUTH = JWTAuth(None)
+
+
+def _holder(request: Any) -> Mapping[str, Any] | None:
+    if isinstance(request, Mapping):
+        return request
+    for attribute in ("scope", "environ", "META"):
+        holder = getattr(request, attribute, None)
+        if isinstance(holder, Mapping) and CLAIMS_KEY in holder:
+            return holder
+    return None
 
 
 def get_claims(request: Any) -> Mapping[str, Any] | None:
@@ -115,10 +135,23 @@ def get_claims(request: Any) -> Mapping[str, Any] | None:
     ``scope`` (Starlette, FastAPI, Django ASGI, Quart, Litestar), an ``environ``
     (Werkzeug, Flask, Pyramid, Bottle, Django WSGI) or a ``META`` (Django).
     """
-    if isinstance(request, Mapping):
-        return request.get(CLAIMS_KEY)
-    for attribute in ("scope", "environ", "META"):
-        holder = getattr(request, attribute, None)
-        if isinstance(holder, Mapping) and CLAIMS_KEY in holder:
-            return holder[CLAIMS_KEY]  # type: ignore[no-any-return]
-    return None
+    holder = _holder(request)
+    return None if holder is None else holder.get(CLAIMS_KEY)
+
+
+def get_scopes(request: Any) -> list[str]:
+    """The request's scopes (read from ``scope_claims``); empty when anonymous."""
+    identity = _identity(request)
+    return identity.scopes if identity is not None else []
+
+
+def get_roles(request: Any) -> list[str]:
+    """The request's roles (read from ``role_claims``); empty when anonymous."""
+    identity = _identity(request)
+    return identity.roles if identity is not None else []
+
+
+def _identity(request: Any) -> Identity | None:
+    holder = _holder(request)
+    identity = None if holder is None else holder.get(IDENTITY_KEY)
+    return identity if isinstance(identity, Identity) else None

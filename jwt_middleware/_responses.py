@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
-from ._errors import AuthError, InsufficientScope, KeySourceUnavailable
+from ._errors import AuthError, InsufficientScope, Unavailable
 
 __all__ = ["Challenge", "challenge_for"]
 
@@ -79,9 +79,9 @@ def _render(
     return Challenge(status, tuple(headers), json.dumps(body).encode("ascii"), reason)
 
 
-def challenge_for(exc: AuthError | KeySourceUnavailable, realm: str | None) -> Challenge:
+def challenge_for(exc: AuthError | Unavailable, realm: str | None) -> Challenge:
     """The response for a failure. Descriptions are fixed strings: never token or key bytes."""
-    if isinstance(exc, KeySourceUnavailable):
+    if isinstance(exc, Unavailable):
         return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
     scope = exc.scope if isinstance(exc, InsufficientScope) else ""
     return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0)

@@ -15,6 +15,10 @@ from ._errors import ConfigError
 _DIRTY = re.compile(r"//|/\.\.?(?:/|$)|%|\\")
 
 
+def is_clean(path: str) -> bool:
+    return _DIRTY.search(path) is None
+
+
 class PathRules:
     """Compiled ``exclude_paths``; ``is_public(path)`` is one set lookup on the common path."""
 
@@ -42,11 +46,16 @@ class PathRules:
         return cls(frozenset(exact), tuple(prefixes))
 
     def is_public(self, path: str) -> bool:
+        """Whether the path matches (the name comes from ``exclude_paths``, its first use)."""
         if path in self._exact:
             return True
         if not self._prefixes or _DIRTY.search(path):
             return False
         return any(path == p or path.startswith(p + "/") for p in self._prefixes)
+
+    @property
+    def has_prefixes(self) -> bool:
+        return bool(self._prefixes)
 
     def __bool__(self) -> bool:
         return bool(self._exact or self._prefixes)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import _keys
+from ._authz import Rule, compile_rules
 from ._errors import ConfigError
 from ._routes import PathRules
 
@@ -257,14 +258,21 @@ class Settings:
     claims_check: Callable[[Mapping[str, Any]], None] | None = None
     on_error: Callable[..., Any] | None = None
     token_cache_size: int = 4096
+    scope_claims: Sequence[str] = ("scope", "scp")
+    role_claims: Sequence[str] = ()
+    rules: Sequence[Mapping[str, Any]] | None = None
+    revocation: Any = None
+    revocation_fail_open: bool = False
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
+    route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._check_front()
         object.__setattr__(
             self, "path_rules", PathRules.compile(_strings("exclude_paths", self.exclude_paths, single_ok=False, empty_ok=True))
         )
+        object.__setattr__(self, "route_rules", compile_rules(self.rules))
         object.__setattr__(self, "resolved_providers", self._providers())
 
     def _check_front(self) -> None:
@@ -279,6 +287,12 @@ class Settings:
         _integer("token_cache_size", self.token_cache_size, 0, 1 << 20)
         _callable("claims_check", self.claims_check)
         _callable("on_error", self.on_error)
+        object.__setattr__(self, "scope_claims", _strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
+        object.__setattr__(self, "role_claims", _strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))
+        _flag("revocation_fail_open", self.revocation_fail_open)
+        rev = self.revocation
+        if rev is not None and not callable(rev) and not (hasattr(rev, "is_revoked") and hasattr(rev, "is_revoked_async")):
+            raise ConfigError("revocation", "expected a callable(claims) -> bool or a RevocationStore")
 
     def _own(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _PROVIDER_KEYS}

@@ -8,6 +8,7 @@ share every other step.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import threading
 import time
@@ -18,10 +19,11 @@ from typing import Any, NamedTuple
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from . import _claims, _jose
-from ._errors import InvalidToken
+from ._errors import InvalidToken, RevocationUnavailable
 from ._identity import Identity
 from ._jwks import remote_or_static
 from ._keys import KeySet, KeySource, VerificationKey
+from ._revocation import RevocationStore
 from ._settings import Provider, Settings
 
 log = logging.getLogger("jwt_middleware")
@@ -61,6 +63,10 @@ class Verifier:
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
         self._claims_check = settings.claims_check
+        self._grant_paths = (settings.scope_claims, settings.role_claims)
+        self._revocation = settings.revocation
+        self._store = settings.revocation if isinstance(settings.revocation, RevocationStore) else None
+        self._fail_open = settings.revocation_fail_open
 
     @property
     def sources(self) -> list[tuple[Provider, KeySource]]:
@@ -75,27 +81,67 @@ class Verifier:
         return self.identify(token, now).claims
 
     def identify(self, token: str, now: float | None = None) -> Identity:
-        step = self._begin(token, time.time() if now is None else now)
-        if isinstance(step, Identity):
-            return step
-        kid = step.parsed.kid
-        keyset = step.source.current(kid)
-        if keyset is None:
-            keyset = step.source.wait(kid)
-        return self._finish(step, keyset, time.time() if now is None else now)
+        """The token's identity (claims, scopes, roles); every check, revocation included."""
+        now = time.time() if now is None else now
+        step = self._begin(token, now)
+        if isinstance(step, _Pending):
+            kid = step.parsed.kid
+            keyset = step.source.current(kid)
+            if keyset is None:
+                keyset = step.source.wait(kid)
+            step = self._finish(step, keyset, now)
+        if self._revocation is not None:
+            self._revoked(step.claims, self._ask_revocation(step.claims))
+        return step
 
     async def verify_async(self, token: str, now: float | None = None) -> _claims.Claims:
         return (await self.identify_async(token, now)).claims
 
     async def identify_async(self, token: str, now: float | None = None) -> Identity:
-        step = self._begin(token, time.time() if now is None else now)
-        if isinstance(step, Identity):
-            return step
-        kid = step.parsed.kid
-        keyset = step.source.current(kid)
-        if keyset is None:
-            keyset = await step.source.wait_async(kid)
-        return self._finish(step, keyset, time.time() if now is None else now)
+        now = time.time() if now is None else now
+        step = self._begin(token, now)
+        if isinstance(step, _Pending):
+            kid = step.parsed.kid
+            keyset = step.source.current(kid)
+            if keyset is None:
+                keyset = await step.source.wait_async(kid)
+            step = self._finish(step, keyset, now)
+        if self._revocation is not None:
+            self._revoked(step.claims, await self._ask_revocation_async(step.claims))
+        return step
+
+    def _ask_revocation(self, claims: _claims.Claims) -> bool | BaseException:
+        try:
+            if self._store is not None:
+                return bool(self._store.is_revoked(claims))
+            answer = self._revocation(claims)
+            if inspect.isawaitable(answer):
+                if inspect.iscoroutine(answer):
+                    answer.close()
+                raise TypeError("an async revocation hook cannot run in a WSGI (threaded) request")
+            return bool(answer)
+        except Exception as exc:  # the store or the hook failed: the outage policy decides
+            return exc
+
+    async def _ask_revocation_async(self, claims: _claims.Claims) -> bool | BaseException:
+        try:
+            if self._store is not None:
+                return bool(await self._store.is_revoked_async(claims))
+            answer = self._revocation(claims)
+            return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+        except Exception as exc:  # the store or the hook failed: the outage policy decides
+            return exc
+
+    def _revoked(self, claims: _claims.Claims, answer: bool | BaseException) -> None:
+        if answer is True:
+            raise InvalidToken("revoked", "token has been revoked")
+        if isinstance(answer, BaseException):
+            if self._fail_open:
+                log.warning("revocation check failed; token let through (reason=revocation_unavailable, policy=fail_open)")
+                return
+            log.warning("revocation check failed; request refused (reason=revocation_unavailable)", exc_info=answer)
+            retry = answer.retry_after if isinstance(answer, RevocationUnavailable) else 1
+            raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
     def _begin(self, token: str, now: float) -> Identity | _Pending:
         raw = _jose.compact(token)
@@ -138,7 +184,7 @@ class Verifier:
         parsed, provider = step.parsed, step.provider
         key = _check_signature(parsed, keyset)
         exp, nbf, iat = _claims.check_claims(parsed.claims, provider, now)
-        identity = Identity(_claims.freeze(parsed.claims))
+        identity = Identity(_claims.freeze(parsed.claims), *self._grant_paths)
         self._run_claims_check(identity.claims)
         self._remember(step.digest, _Verified(identity, exp, nbf, iat, provider, step.source, key))
         return identity

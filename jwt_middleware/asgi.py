@@ -19,7 +19,7 @@ from typing import Any
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 
 from ._gate import Gate
-from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, Identity
+from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY, Identity
 from ._responses import Challenge
 from ._settings import Settings, load_settings
 
@@ -57,7 +57,7 @@ class JWTMiddleware:
             elif name == b"cookie":
                 cookies.append(value.decode("latin-1"))
         query = s.get("query_string", b"").decode("latin-1") if gate.finder.query_key else ""
-        outcome = await gate.authenticate_async(authorization, cookies, query)
+        outcome = await gate.authenticate_async(authorization, cookies, query, s["path"], s.get("method", "GET"))
         if isinstance(outcome, Challenge):
             await (_deny_websocket if kind == "websocket" else _deny_http)(s, outcome, receive, send)
             return
@@ -67,11 +67,12 @@ class JWTMiddleware:
 
 def _attach(scope: dict[str, Any], identity: Identity | None) -> None:
     if identity is None:
-        scope[CLAIMS_KEY] = None
+        scope[CLAIMS_KEY] = scope[IDENTITY_KEY] = None
         scope["user"] = ANONYMOUS
         scope["auth"] = ANONYMOUS_AUTH
     else:
         scope[CLAIMS_KEY] = identity.claims
+        scope[IDENTITY_KEY] = identity
         scope["user"] = identity.user
         scope["auth"] = identity.auth
 

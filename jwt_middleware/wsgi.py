@@ -9,18 +9,23 @@ never called and the RFC 6750 challenge goes out through ``start_response``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._authz import demand
+from ._errors import AuthError, ConfigError
 from ._gate import Gate
-from ._identity import CLAIMS_KEY
-from ._responses import Challenge
+from ._identity import CLAIMS_KEY, IDENTITY_KEY
+from ._responses import Challenge, challenge_for
+from ._revocation import RevocationStore
 from ._settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["JWTWSGIMiddleware"]
+__all__ = ["JWTWSGIMiddleware", "require_scopes"]
 
 
 class JWTWSGIMiddleware:
@@ -29,6 +34,9 @@ class JWTWSGIMiddleware:
     def __init__(self, app: WSGIApplication, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
+        hook = self.gate.settings.revocation
+        if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
+            raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
@@ -36,8 +44,9 @@ class JWTWSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         gate = self.gate
-        if gate.rules.is_public(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")):
-            environ[CLAIMS_KEY] = None
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if gate.rules.is_public(path):
+            environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
             return self.app(environ, start_response)
         authorization = environ.get("HTTP_AUTHORIZATION")
         cookie = environ.get("HTTP_COOKIE")
@@ -45,14 +54,45 @@ class JWTWSGIMiddleware:
             () if authorization is None else (authorization,),
             () if cookie is None else (cookie,),
             environ.get("QUERY_STRING", ""),
+            path,
+            environ.get("REQUEST_METHOD", "GET"),
         )
         if isinstance(outcome, Challenge):
             start_response(outcome.status_line, outcome.header_list())
             return [outcome.body]
         if outcome is None:
-            environ[CLAIMS_KEY] = None
+            environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         else:
             environ[CLAIMS_KEY] = outcome.claims
+            environ[IDENTITY_KEY] = outcome
             if outcome.subject is not None:
                 environ["REMOTE_USER"] = outcome.subject
         return self.app(environ, start_response)
+
+
+def _is_async(hook: Any) -> bool:
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
+
+
+def require_scopes(*scopes: str, roles: Sequence[str] = (), match: str = "all") -> Callable[[WSGIApplication], WSGIApplication]:
+    """Decorate a WSGI app (or a Werkzeug ``Request.application``) to demand grants.
+
+    Anonymous: 401 with a bare challenge; without the grants: 403 ``insufficient_scope``.
+    """
+    if match not in ("all", "any"):
+        raise ValueError("match is 'all' or 'any'")
+
+    def decorate(app: WSGIApplication) -> WSGIApplication:
+        @functools.wraps(app)
+        def wrapper(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+            try:
+                demand(environ.get(IDENTITY_KEY), scopes, roles, match)
+            except AuthError as exc:
+                challenge = challenge_for(exc, None)
+                start_response(challenge.status_line, challenge.header_list())
+                return [challenge.body]
+            return app(environ, start_response)
+
+        return wrapper
+
+    return decorate

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
-from jwt_middleware import CLAIMS_KEY, JWTMiddleware, JWTWSGIMiddleware
+from jwt_middleware import CLAIMS_KEY, JWTMiddleware, JWTWSGIMiddleware, get_roles, get_scopes
 
 
 @dataclass
@@ -43,10 +43,13 @@ class Harness:
 
 
 class ASGIHarness(Harness):
+    """With ``loop``, every request runs on that one event loop, as under a real server."""
+
     kind = "asgi"
 
-    def __init__(self, settings: Any, **overrides: Any) -> None:
+    def __init__(self, settings: Any, loop: asyncio.AbstractEventLoop | None = None, **overrides: Any) -> None:
         self.seen: dict[str, Any] = {}
+        self.loop = loop
 
         async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
             self.seen.update(
@@ -55,6 +58,8 @@ class ASGIHarness(Harness):
                 user=scope.get("user"),
                 auth=scope.get("auth"),
                 type=scope["type"],
+                scopes=get_scopes(scope),
+                roles=get_roles(scope),
             )
             if scope["type"] == "websocket":
                 await receive()
@@ -97,7 +102,7 @@ class ASGIHarness(Harness):
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        asyncio.run(self.app(self._scope("http", path, headers, query, method), receive, send))
+        self._run(self.app(self._scope("http", path, headers, query, method), receive, send))
         start = next(m for m in sent if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         hl = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
@@ -122,8 +127,14 @@ class ASGIHarness(Harness):
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        asyncio.run(self.app(scope, receive, send))
+        self._run(self.app(scope, receive, send))
         return sent
+
+    def _run(self, coroutine: Any) -> None:
+        if self.loop is None:
+            asyncio.run(coroutine)
+        else:
+            self.loop.run_until_complete(coroutine)
 
 
 class WSGIHarness(Harness):
@@ -133,7 +144,13 @@ class WSGIHarness(Harness):
         self.seen: dict[str, Any] = {}
 
         def inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-            self.seen.update(called=True, claims=environ.get(CLAIMS_KEY), remote_user=environ.get("REMOTE_USER"))
+            self.seen.update(
+                called=True,
+                claims=environ.get(CLAIMS_KEY),
+                remote_user=environ.get("REMOTE_USER"),
+                scopes=get_scopes(environ),
+                roles=get_roles(environ),
+            )
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"ok": True}).encode()]
 

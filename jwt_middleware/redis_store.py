@@ -1,0 +1,152 @@
+"""Revocations shared by every process and machine, through Redis (``pip install bearer-jwt-middleware[redis]``).
+
+    from jwt_middleware.redis_store import RedisRevocationStore
+    store = RedisRevocationStore("redis://10.0.0.5:6379/0")
+    JWTMiddleware(app, settings={..., "revocation": store})
+
+One round trip per request (``MGET`` of the token's ``jti`` key and its subject's key),
+with a short timeout; after a failure Redis is not asked again for ``retry_seconds``, so a
+stuck Redis never stalls requests. Failures raise ``RevocationUnavailable``; the
+middleware then refuses (503, the default) or, with ``revocation_fail_open``, lets the
+token through and logs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from ._errors import RevocationUnavailable
+from ._revocation import digest, revoked_by
+
+__all__ = ["RedisRevocationStore"]
+
+_FAILURES = (redis.RedisError, OSError, TimeoutError, asyncio.TimeoutError)
+
+
+class RedisRevocationStore:
+    """A ``jti`` deny-list and per-subject "not before" times in Redis.
+
+    ``url``: where Redis is. ``prefix``: put before every key. ``timeout``: seconds for a
+    connect or a reply (default 0.1). ``retry_seconds``: how long to stop asking after a
+    failure (default 1). ``max_token_lifetime``: how long a subject's "not before" is kept
+    (default one day; make it at least your longest token lifetime).
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "jwt_middleware:",
+        timeout: float = 0.1,
+        retry_seconds: float = 1.0,
+        max_token_lifetime: float = 86400,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.timeout = timeout
+        self.retry_seconds = retry_seconds
+        self.max_token_lifetime = max_token_lifetime
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
+        self._down_until = 0.0
+
+    def __repr__(self) -> str:
+        return f"RedisRevocationStore(prefix={self.prefix!r}, timeout={self.timeout})"
+
+    # -- writing ---------------------------------------------------------------------------
+    def revoke_jti(self, jti: str, expires_at: float) -> None:
+        """Deny this ``jti`` until ``expires_at`` (Unix seconds), when the token is dead anyway."""
+        if expires_at > time.time():
+            self.client.set(self._jti_key(jti), b"1", exat=int(expires_at) + 1)
+
+    def revoke_subject(self, sub: str, before: float | None = None) -> None:
+        """Revoke every token of ``sub`` issued at or before ``before`` (default: now)."""
+        at = time.time() if before is None else before
+        self.client.set(self._sub_key(sub), repr(at).encode(), ex=int(self.max_token_lifetime))
+
+    # -- reading ---------------------------------------------------------------------------
+    def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        keys = self._keys(claims)
+        if not keys:
+            return False
+        self._check_breaker()
+        try:
+            values = self.client.mget(keys)
+        except _FAILURES as exc:
+            raise self._failed(exc) from exc
+        return self._decide(claims, keys, values)
+
+    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        keys = self._keys(claims)
+        if not keys:
+            return False
+        self._check_breaker()
+        try:
+            values = await asyncio.wait_for(self._async_client().mget(keys), self.timeout * 2)
+        except _FAILURES as exc:
+            raise self._failed(exc) from exc
+        return self._decide(claims, keys, values)
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections (call it from an ASGI lifespan shutdown)."""
+        client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    def close(self) -> None:
+        """Close every connection, from outside any running event loop."""
+        for loop, client in list(self._async.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(client.aclose())
+        self._async.clear()
+        self.client.close()
+
+    # -- internals -------------------------------------------------------------------------
+    def _jti_key(self, jti: str) -> str:
+        return f"{self.prefix}jti:{digest(jti)}"
+
+    def _sub_key(self, sub: str) -> str:
+        return f"{self.prefix}sub:{digest(sub)}"
+
+    def _keys(self, claims: Mapping[str, Any]) -> list[str]:
+        jti, sub = claims.get("jti"), claims.get("sub")
+        return [k for k in (isinstance(jti, str) and self._jti_key(jti), isinstance(sub, str) and self._sub_key(sub)) if k]
+
+    def _decide(self, claims: Mapping[str, Any], keys: list[str], values: list[Any]) -> bool:
+        found = dict(zip(keys, values, strict=True))
+        jti, sub = claims.get("jti"), claims.get("sub")
+        listed = isinstance(jti, str) and found.get(self._jti_key(jti)) is not None
+        raw = found.get(self._sub_key(sub)) if isinstance(sub, str) else None
+        try:
+            not_before = None if raw is None else float(raw)
+        except ValueError:
+            not_before = float("inf")  # an unreadable entry revokes: fail closed
+        return revoked_by(claims, listed, not_before)
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout)
+            self._async[loop] = client
+        return client
+
+    def _unavailable(self) -> RevocationUnavailable:
+        return RevocationUnavailable(
+            "revocation_unavailable", "revocation store is unavailable", max(1, round(self.retry_seconds))
+        )
+
+    def _check_breaker(self) -> None:
+        if time.monotonic() < self._down_until:
+            raise self._unavailable()
+
+    def _failed(self, exc: BaseException) -> RevocationUnavailable:
+        self._down_until = time.monotonic() + self.retry_seconds
+        return self._unavailable()
