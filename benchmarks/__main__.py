@@ -6,7 +6,7 @@ import logging
 import os
 import platform
 
-from . import inprocess
+from . import http_load, inprocess
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -22,6 +22,10 @@ def main() -> None:
     r = inprocess.run(keys)
     print("\nalternatives, same RS256 token repeated (median µs):")
     alt = inprocess.alternatives(keys)
+    print("\nover HTTP on loopback (uvicorn in its own process, the load from this one):")
+    http = http_load.http_section()
+    print("\nJWKS:")
+    http_load.jwks_section()
     print("\nratios:")
     ratio(
         "ASGI RS256 cold / (RSA verify alone + bare app)",
@@ -40,6 +44,8 @@ def main() -> None:
         0.5,
     )
     ratio("Flask: ours / flask-jwt-extended", alt["Flask + JWTWSGIMiddleware"] / alt["Flask + flask-jwt-extended"], 0.5)
+    ratio("uvicorn req/s: AuthenticationMiddleware(PyJWT) / ours (so >= 2x is <= 0.5)", http["theirs"] / http["ours"], 0.5)
+    ratio("uvicorn req/s: bare / ours (what the middleware costs)", http["bare"] / http["ours"], 1.25)
 
 
 if __name__ == "__main__":

@@ -151,29 +151,19 @@ def alternatives(keys: Keys) -> dict[str, float]:
 
 def _starlette(token: str, public: Any) -> dict[str, float]:
     from starlette.applications import Starlette
-    from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError, SimpleUser
     from starlette.middleware import Middleware
     from starlette.middleware.authentication import AuthenticationMiddleware
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    class PyJWTBackend(AuthenticationBackend):
-        async def authenticate(self, conn: Any) -> Any:
-            auth = conn.headers.get("authorization", "")
-            if not auth.lower().startswith("bearer "):
-                return None
-            try:
-                claims = jwt.decode(auth[7:], public, algorithms=["RS256"])
-            except jwt.PyJWTError as exc:
-                raise AuthenticationError("invalid token") from exc
-            return AuthCredentials(claims.get("scope", "").split()), SimpleUser(claims["sub"])
+    from .http_apps import PyJWTBackend
 
     async def me(request: Request) -> JSONResponse:
         return JSONResponse({"sub": request.user.display_name})
 
     routes = [Route("/api", me)]
-    theirs = Starlette(routes=routes, middleware=[Middleware(AuthenticationMiddleware, backend=PyJWTBackend())])
+    theirs = Starlette(routes=routes, middleware=[Middleware(AuthenticationMiddleware, backend=PyJWTBackend(public))])
     ours = Starlette(routes=routes, middleware=[Middleware(JWTMiddleware, settings={"algorithms": ["RS256"], "keys": [public]})])
 
     async def anonymous(request: Request) -> JSONResponse:

@@ -1,0 +1,147 @@
+"""Requests per second through uvicorn on loopback, bounded in time; and JWKS fetches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+CONNECTIONS = 16
+SECONDS = 4.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _client(port: int, request: bytes, stop: float, counts: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    done = 0
+    try:
+        while time.monotonic() < stop:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
+            length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            await reader.readexactly(length)
+            done += 1
+    finally:
+        counts.append(done)
+        writer.close()
+
+
+async def _load(port: int, token: str, seconds: float) -> float:
+    request = f"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    counts: list[int] = []
+    start = time.monotonic()
+    await asyncio.gather(*(_client(port, request, start + seconds, counts) for _ in range(CONNECTIONS)))
+    return sum(counts) / (time.monotonic() - start)
+
+
+def rps(app: str, token: str, env: dict[str, str]) -> float:
+    port = _free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"benchmarks.http_apps:{app}",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    server = subprocess.Popen(args, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.05)
+        asyncio.run(_load(port, token, 0.5))  # warm-up
+        return asyncio.run(_load(port, token, SECONDS))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def http_section() -> dict[str, float]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    now = int(time.time())
+    token = jwt.encode({"sub": "alice", "iat": now, "exp": now + 3600, "scope": "read"}, key, algorithm="RS256")
+    env = {**os.environ, "BENCH_PUBLIC_PEM": pem}
+    results = {}
+    for app in ("bare", "ours", "theirs"):
+        results[app] = rps(app, token, env)
+        print(
+            f"  uvicorn + Starlette {app:<8} {results[app]:10.0f} req/s  ({CONNECTIONS} keep-alive connections, {SECONDS:g} s)",
+            flush=True,
+        )
+    return results
+
+
+def jwks_section() -> int:
+    """50 concurrent requests on a cold cache against a slow key server: how many fetches."""
+    from jwt_middleware import Verifier, load_settings
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**jwt.get_algorithm_by_name("RS256").to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig"}
+    fetches: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetches.append(1)
+            time.sleep(0.2)
+            body = json.dumps({"keys": [jwk]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+        verifier = Verifier(load_settings({"algorithms": ["RS256"], "jwks_url": url}))
+        now = int(time.time())
+        tokens = [jwt.encode({"sub": f"u{i}", "exp": now + 60}, key, algorithm="RS256", headers={"kid": "k1"}) for i in range(50)]
+
+        async def cold() -> None:
+            await asyncio.gather(*(verifier.verify_async(t) for t in tokens))
+
+        asyncio.run(cold())
+    finally:
+        server.shutdown()
+    print(f"  50 concurrent cold requests (asyncio) made {len(fetches)} JWKS fetch(es)")
+    return len(fetches)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory():
+        http_section()
+        jwks_section()
