@@ -19,9 +19,12 @@ from ._errors import (
     Unavailable,
 )
 from ._identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
+from ._issuer import TokenIssuer
+from ._refresh import MemoryRefreshStore, RefreshRejected, RefreshStore, TokenPair, TokenService
 from ._responses import Challenge
 from ._revocation import MemoryRevocationStore, RevocationStore, revoke_token
 from ._settings import Provider, Settings, load_settings
+from ._signing import KeyRing, SigningKey, thumbprint
 from ._verify import Verifier
 from .asgi import JWTMiddleware
 from .wsgi import JWTWSGIMiddleware
@@ -45,13 +48,21 @@ __all__ = [
     "JWTMiddlewareError",
     "JWTUser",
     "JWTWSGIMiddleware",
+    "KeyRing",
     "KeySourceUnavailable",
+    "MemoryRefreshStore",
     "MemoryRevocationStore",
     "MissingToken",
     "Provider",
+    "RefreshRejected",
+    "RefreshStore",
     "RevocationStore",
     "RevocationUnavailable",
     "Settings",
+    "SigningKey",
+    "TokenIssuer",
+    "TokenPair",
+    "TokenService",
     "Unavailable",
     "Verifier",
     "__version__",
@@ -60,4 +71,5 @@ __all__ = [
     "get_scopes",
     "load_settings",
     "revoke_token",
+    "thumbprint",
 ]

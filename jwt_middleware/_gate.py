@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Sequence
 
-from ._errors import AuthError, InvalidToken, MissingToken, Unavailable
+from ._errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ._identity import Identity
 from ._jwks import remote_or_static
 from ._responses import Challenge, challenge_for
@@ -14,6 +15,7 @@ from ._sources import TokenFinder
 from ._verify import KeySourceFactory, Verifier
 
 log = logging.getLogger("jwt_middleware")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 Outcome = Identity | Challenge | None
 
 
@@ -29,13 +31,28 @@ class Gate:
         self._realm = settings.realm
         self._on_error = settings.on_error
         self._rules = settings.route_rules
+        self._csrf = settings.csrf if settings.cookie is not None else "off"
+        self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
         self._challenges: dict[tuple[object, ...], Challenge] = {}
 
-    def _token(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> str | None:
-        token = self.finder.find(authorization, cookies, query)
+    def _token(
+        self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None
+    ) -> str | None:
+        token, where = self.finder.find(authorization, cookies, query)
         if token is None and not self._optional:
             raise MissingToken()
+        if where == "cookie" and self._csrf != "off" and method not in _SAFE_METHODS:
+            self._check_csrf(cookies, csrf)
         return token
+
+    def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
+        """A cookie rides along on cross-site requests; a custom header cannot (without CORS)."""
+        if not sent:
+            raise InvalidRequest("csrf_failed", "CSRF header missing")
+        if self._csrf == "double_submit":
+            expected = self.finder.cookie_value(cookies, self.settings.csrf_cookie)
+            if expected is None or not hmac.compare_digest(expected.encode(), sent.encode()):
+                raise InvalidRequest("csrf_failed", "CSRF token does not match its cookie")
 
     def _authorize(self, identity: Identity | None, path: str, method: str) -> Identity | None:
         for rule in self._rules:
@@ -45,20 +62,22 @@ class Gate:
                 rule.check(identity.scopes, identity.roles)
         return identity
 
-    def authenticate(self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str) -> Outcome:
+    def authenticate(
+        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str, csrf: str | None = None
+    ) -> Outcome:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
-            token = self._token(authorization, cookies, query)
+            token = self._token(authorization, cookies, query, method, csrf)
             identity = None if token is None else self.verifier.identify(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
     async def authenticate_async(
-        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str
+        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str, csrf: str | None = None
     ) -> Outcome:
         try:
-            token = self._token(authorization, cookies, query)
+            token = self._token(authorization, cookies, query, method, csrf)
             identity = None if token is None else await self.verifier.identify_async(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal

@@ -263,6 +263,9 @@ class Settings:
     rules: Sequence[Mapping[str, Any]] | None = None
     revocation: Any = None
     revocation_fail_open: bool = False
+    csrf: str = "double_submit"
+    csrf_cookie: str = "csrf_token"
+    csrf_header: str = "X-CSRF-Token"
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
@@ -290,6 +293,12 @@ class Settings:
         object.__setattr__(self, "scope_claims", _strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
         object.__setattr__(self, "role_claims", _strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))
         _flag("revocation_fail_open", self.revocation_fail_open)
+        if self.csrf not in ("double_submit", "header", "off"):
+            raise ConfigError("csrf", "expected 'double_submit', 'header' or 'off'")
+        for key in ("csrf_cookie", "csrf_header"):
+            value = getattr(self, key)
+            if not (isinstance(value, str) and _COOKIE_NAME.fullmatch(value)):
+                raise ConfigError(key, "expected a name made of token characters")
         rev = self.revocation
         if rev is not None and not callable(rev) and not (hasattr(rev, "is_revoked") and hasattr(rev, "is_revoked_async")):
             raise ConfigError("revocation", "expected a callable(claims) -> bool or a RevocationStore")

@@ -90,19 +90,35 @@ class TokenFinder:
             found = unquote_plus(value)
         return found or None
 
-    def find(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> str | None:
-        """The request's one token, or ``None``; raises InvalidRequest for two of them."""
-        tokens = []
+    def find(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> tuple[str | None, str]:
+        """The request's one token and where it was (``header``, ``cookie``, ``query``), or ``(None, "")``.
+
+        Raises InvalidRequest for two of them.
+        """
+        found = []
         if authorization:
-            tokens.append(self.from_authorization(authorization))
+            found.append((self.from_authorization(authorization), "header"))
         if self.cookie is not None and cookies:
-            tokens.append(self.from_cookies(cookies))
+            found.append((self.from_cookies(cookies), "cookie"))
         if self.query_key is not None and query:
-            tokens.append(self.from_query(query))
-        present = [t for t in tokens if t is not None]
+            found.append((self.from_query(query), "query"))
+        present = [(t, where) for t, where in found if t is not None]
         if len(present) > 1:
             raise _two_tokens()
-        token = present[0] if present else None
-        if token is not None and len(token) > self.max_bytes:
+        if not present:
+            return None, ""
+        token, where = present[0]
+        if len(token) > self.max_bytes:
             raise _too_large()
-        return token
+        return token, where
+
+    def cookie_value(self, cookies: Sequence[str], name: str) -> str | None:
+        """One named cookie's value (for the CSRF check); two of them count as none."""
+        values = [
+            value.strip(_OWS)
+            for header in cookies
+            for pair in _COOKIE_SPLIT.split(header)
+            for key, eq, value in [pair.partition("=")]
+            if eq and key.strip(_OWS) == name
+        ]
+        return values[0] if len(values) == 1 and values[0] else None

@@ -34,6 +34,7 @@ class JWTMiddleware:
     ) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
+        self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
@@ -51,13 +52,16 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         authorization, cookies = [], []
+        csrf = None
         for name, value in s["headers"]:
             if name == b"authorization":
                 authorization.append(value.decode("latin-1"))
             elif name == b"cookie":
                 cookies.append(value.decode("latin-1"))
+            elif name == self._csrf_header:
+                csrf = value.decode("latin-1")
         query = s.get("query_string", b"").decode("latin-1") if gate.finder.query_key else ""
-        outcome = await gate.authenticate_async(authorization, cookies, query, s["path"], s.get("method", "GET"))
+        outcome = await gate.authenticate_async(authorization, cookies, query, s["path"], s.get("method", "GET"), csrf)
         if isinstance(outcome, Challenge):
             await (_deny_websocket if kind == "websocket" else _deny_http)(s, outcome, receive, send)
             return

@@ -14,6 +14,7 @@ token through and logs it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import weakref
 from collections.abc import Mapping
@@ -23,9 +24,10 @@ import redis
 import redis.asyncio
 
 from ._errors import RevocationUnavailable
+from ._refresh import Rotation
 from ._revocation import digest, revoked_by
 
-__all__ = ["RedisRevocationStore"]
+__all__ = ["RedisRefreshStore", "RedisRevocationStore"]
 
 _FAILURES = (redis.RedisError, OSError, TimeoutError, asyncio.TimeoutError)
 
@@ -150,3 +152,65 @@ class RedisRevocationStore:
     def _failed(self, exc: BaseException) -> RevocationUnavailable:
         self._down_until = time.monotonic() + self.retry_seconds
         return self._unavailable()
+
+
+_ROTATE = """
+local family = redis.call('GET', KEYS[1])
+if not family then return {'invalid', '', ''} end
+local fkey = ARGV[3] .. 'fam:' .. family
+local current = redis.call('HGET', fkey, 'current')
+if not current then return {'invalid', '', ''} end
+local data = redis.call('HGET', fkey, 'data')
+local jti = redis.call('HGET', fkey, 'access_jti')
+if ARGV[4] == 'revoke' or redis.call('HGET', fkey, 'revoked') == '1' or current ~= ARGV[1] then
+  local was_revoked = redis.call('HGET', fkey, 'revoked') == '1'
+  redis.call('HSET', fkey, 'revoked', '1')
+  if ARGV[4] == 'revoke' then return {'ok', data, jti} end
+  if was_revoked then return {'revoked', data, jti} end
+  return {'reused', data, jti}
+end
+redis.call('HSET', fkey, 'current', ARGV[2], 'access_jti', ARGV[4])
+redis.call('SET', ARGV[3] .. 'rt:' .. ARGV[2], family, 'PX', redis.call('PTTL', fkey))
+return {'ok', data, jti}
+"""
+
+
+class RedisRefreshStore:
+    """Refresh-token families in Redis, rotated atomically by one Lua script (one round trip).
+
+    Keys: ``<prefix>rt:<sha256 of the token>`` -> family, and ``<prefix>fam:<family>`` (a hash
+    of the current token's digest, the family data, the latest access ``jti`` and a revoked
+    flag), all expiring with the family. For a single Redis or a primary; not Redis Cluster.
+    """
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5) -> None:
+        self.prefix = prefix
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._rotate = self.client.register_script(_ROTATE)
+
+    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        fkey = f"{self.prefix}fam:{family}"
+        ttl_ms = max(1, int((expires_at - time.time()) * 1000))
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(fkey, mapping={"current": token_hash, "data": json.dumps(dict(data)), "access_jti": access_jti, "revoked": "0"})
+        pipe.pexpire(fkey, ttl_ms)
+        pipe.set(f"{self.prefix}rt:{token_hash}", family, px=ttl_ms)
+        pipe.execute()
+
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+        return self._run(token_hash, new_hash, access_jti)
+
+    def revoke(self, token_hash: str) -> Rotation:
+        return self._run(token_hash, "", "revoke")
+
+    def _run(self, token_hash: str, new_hash: str, mode: str) -> Rotation:
+        outcome, data, jti = self._rotate(keys=[f"{self.prefix}rt:{token_hash}"], args=[token_hash, new_hash, self.prefix, mode])
+        text = data.decode() if isinstance(data, bytes) else data
+        return Rotation(
+            outcome.decode() if isinstance(outcome, bytes) else outcome,
+            json.loads(text) if text else {},
+            (jti.decode() if isinstance(jti, bytes) else jti) or None,
+        )
+
+    def close(self) -> None:
+        self.client.close()

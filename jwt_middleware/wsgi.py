@@ -34,6 +34,8 @@ class JWTWSGIMiddleware:
     def __init__(self, app: WSGIApplication, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
+        header = self.gate.csrf_header
+        self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -56,6 +58,7 @@ class JWTWSGIMiddleware:
             environ.get("QUERY_STRING", ""),
             path,
             environ.get("REQUEST_METHOD", "GET"),
+            environ.get(self._csrf_key) if self._csrf_key else None,
         )
         if isinstance(outcome, Challenge):
             start_response(outcome.status_line, outcome.header_list())

@@ -24,7 +24,8 @@ def free_socket() -> socket.socket:
 @contextlib.contextmanager
 def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
     sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
+    config.setdefault("lifespan", "on")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
