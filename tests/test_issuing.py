@@ -87,10 +87,7 @@ def test_rotation_keeps_old_tokens_valid_until_retired_keys_are_dropped() -> Non
 @pytest.mark.parametrize("server", ["asgi", "wsgi"])
 def test_another_service_verifies_through_the_published_jwks(server: str) -> None:
     ring = KeyRing(SigningKey.generate("RS256"))
-    if server == "asgi":
-        run = uvicorn_server(jwks_asgi_app(ring))
-    else:
-        run = wsgi_server(jwks_wsgi_app(ring))
+    run = uvicorn_server(jwks_asgi_app(ring)) if server == "asgi" else wsgi_server(jwks_wsgi_app(ring))
     with run as base:
         issuer = TokenIssuer(ring, issuer=f"http://{base}", audience="api")
         remote = Verifier(load_settings({"algorithms": ["RS256"], "jwks_url": f"http://{base}/.well-known/jwks.json",
