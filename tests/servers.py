@@ -62,3 +62,43 @@ def wsgi_server(app: Any) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+@contextlib.contextmanager
+def uvicorn_processes(target: str, env: dict[str, str], count: int = 1, ports: list[int] | None = None) -> Iterator[list[int]]:
+    """``count`` separate uvicorn processes serving ``target`` (``module:app``) on loopback."""
+    import http.client
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    chosen = list(ports or [])
+    while len(chosen) < count:
+        sock = free_socket()
+        chosen.append(sock.getsockname()[1])
+        sock.close()
+    procs = []
+    try:
+        for port in chosen:
+            args = [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning"]
+            procs.append(subprocess.Popen(args, cwd=root, env={**os.environ, **env}))
+        deadline = time.monotonic() + 30
+        for port, proc in zip(chosen, procs, strict=True):
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/health")
+                    conn.getresponse().read()
+                    conn.close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{target} did not start") from None
+                    time.sleep(0.1)
+        yield chosen
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)

@@ -1,9 +1,11 @@
-"""`make demo` prints working instructions: run it and follow them against the server it starts."""
+"""`make demo` prints working instructions: run it and follow every command it prints."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -16,39 +18,73 @@ from servers import free_socket
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_prints_tokens_and_curl_commands_that_do_what_they_say() -> None:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {**os.environ, "DEMO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+def _free_port_pair() -> int:
+    """A port p with p + 1 free too (the demo serves on both)."""
+    while True:
+        first = free_socket()
+        port = int(first.getsockname()[1])
+        second = socket.socket()
+        try:
+            second.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+        finally:
+            first.close()
+            second.close()
+
+
+def _run_curl(command: str) -> int:
+    """Do what one printed curl command does, with urllib."""
+    args = shlex.split(command)[1:]
+    method, headers, data, url = "GET", {}, None, ""
+    i = 0
+    while i < len(args):
+        if args[i] == "-X":
+            method, i = args[i + 1], i + 2
+        elif args[i] == "-H":
+            name, value = args[i + 1].split(": ", 1)
+            headers[name] = value
+            i += 2
+        elif args[i] == "-d":
+            data, i = args[i + 1].encode(), i + 2
+        elif args[i] == "-i":
+            i += 1
+        else:
+            url, i = args[i], i + 1
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        assert e.headers.get("Content-Type", "").startswith("application/json")
+        return int(e.code)
+
+
+def test_demo_prints_commands_that_do_what_they_say() -> None:
+    port = _free_port_pair()
+    env = {**os.environ, "DEMO_PORT": str(port), "DEMO_API_PORT": str(port + 1), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "examples.demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
-        lines: list[str] = []
         assert proc.stdout is not None
+        lines: list[str] = []
         while not any(line.startswith("Serving on") for line in lines):
             line = proc.stdout.readline()
             assert line, "demo exited early"
             lines.append(line.strip())
-        commands = [line for line in lines if line.startswith("curl")]
-        assert len(commands) == 4
-        deadline = time.monotonic() + 10
-        results = []
-        for command in commands:
-            headers = dict(h.split(": ", 1) for h in re.findall(r"-H '([^']+)'", command))
-            url = command.rsplit(" ", 1)[1]
-            while True:
-                try:
-                    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
-                        results.append(r.status)
-                    break
-                except urllib.error.HTTPError as e:
-                    results.append(e.code)
-                    assert "invalid_token" in e.headers["WWW-Authenticate"] or e.headers["WWW-Authenticate"] == "Bearer"
-                    break
-                except urllib.error.URLError:
-                    assert time.monotonic() < deadline, "demo server did not come up"
-                    time.sleep(0.1)
-        assert results == [200, 401, 401, 200]
+        steps = [re.match(r"(curl .*?)\s+# expect (\d{3})$", line) for line in lines]
+        steps = [m for m in steps if m]
+        assert len(steps) == 9
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/health", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "demo servers did not come up"
+                time.sleep(0.1)
+        for step in steps:
+            assert _run_curl(step.group(1)) == int(step.group(2)), step.group(0)[:120]
     finally:
         proc.terminate()
         proc.wait(10)

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import http.client
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_socket
+from servers import uvicorn_processes
 from tokens import SECRET, claims, mint
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def call(port: int, method: str, path: str, token: str) -> tuple[int, bytes]:
@@ -31,30 +25,10 @@ def call(port: int, method: str, path: str, token: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def two_processes(redis_server: Any) -> Iterator[list[int]]:
-    env = {**os.environ, "JWT_SECRET": SECRET, "REDIS_URL": redis_server.url}
-    procs, ports = [], []
-    for _ in range(2):
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        sock.close()
-        args = [sys.executable, "-m", "uvicorn", "examples.shared_revocation:app", "--port", str(port), "--log-level", "warning"]
-        procs.append(subprocess.Popen(args, cwd=ROOT, env=env))
-        ports.append(port)
-    try:
-        deadline = time.monotonic() + 20
-        for port in ports:
-            while True:
-                try:
-                    call(port, "GET", "/me", "x")
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "example server did not start"
-                    time.sleep(0.1)
+    with uvicorn_processes(
+        "examples.shared_revocation:app", {"JWT_SECRET": SECRET, "REDIS_URL": redis_server.url}, count=2
+    ) as ports:
         yield ports
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
 
 
 def test_logout_in_one_process_is_seen_by_the_other(two_processes: list[int]) -> None:

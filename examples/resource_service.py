@@ -1,0 +1,59 @@
+"""A resource service that trusts the auth service through its published JWKS.
+
+    AUTH_ISSUER=http://127.0.0.1:9000 REDIS_URL=redis://... uvicorn examples.resource_service:app --port 9001
+
+It knows no key: it finds them at ``{AUTH_ISSUER}/.well-known/openid-configuration``.
+Tokens come in the Authorization header or the access cookie (then CSRF applies to
+writes). With REDIS_URL, a logout at the auth service is honoured here at once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.authentication import requires
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from jwt_middleware import JWTMiddleware, get_claims
+
+ISSUER = os.environ.get("AUTH_ISSUER", "http://127.0.0.1:9000")
+NOTES: dict[str, list[str]] = {}
+
+
+async def me(request: Request) -> JSONResponse:
+    claims = get_claims(request) or {}
+    return JSONResponse({"sub": claims.get("sub"), "scopes": request.auth.scopes})
+
+
+@requires("notes:write")
+async def add_note(request: Request) -> JSONResponse:
+    text = (await request.json()).get("text", "")
+    NOTES.setdefault(request.user.identity, []).append(str(text))
+    return JSONResponse({"notes": NOTES[request.user.identity]})
+
+
+def build_app(revocation: Any = None) -> Starlette:
+    """The service; ``revocation`` defaults to a Redis store when REDIS_URL is set."""
+    if revocation is None and os.environ.get("REDIS_URL"):
+        from jwt_middleware.redis_store import RedisRevocationStore
+
+        revocation = RedisRevocationStore(os.environ["REDIS_URL"])
+    settings: dict[str, Any] = {
+        "algorithms": ["ES256", "RS256", "EdDSA"],
+        "issuer": ISSUER,
+        "oidc_discovery": True,
+        "audience": "notes-api",
+        "cookie": "access_token",
+        "exclude_paths": ["/health"],
+        "revocation": revocation,
+    }
+    app = Starlette(routes=[Route("/api/me", me), Route("/api/notes", add_note, methods=["POST"]), Route("/health", me)])
+    app.add_middleware(JWTMiddleware, settings=settings)
+    return app
+
+
+app = build_app()
