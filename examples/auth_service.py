@@ -5,7 +5,8 @@
 
 Passwords are hashed with scrypt (Python's standard library). Tokens come back as JSON
 (for API clients) and as cookies (for browsers: HttpOnly access and refresh cookies, and
-a readable CSRF cookie). With REDIS_URL set, refresh families and revocations live in
+a readable CSRF cookie); a browser page sends ``X-Token-Delivery: cookie`` so that the
+tokens never appear in a body its scripts can read. With REDIS_URL set, refresh families and revocations live in
 Redis, so any number of processes share them; without it, in memory (one process).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from typing import Any
@@ -76,13 +78,16 @@ def _stores() -> tuple[Any, Any]:
 
 
 ring = KeyRing(_signing_key())
-issuer = TokenIssuer(ring, issuer=ISSUER, audience=AUDIENCE, access_ttl=300)
+issuer = TokenIssuer(ring, issuer=ISSUER, audience=AUDIENCE, access_ttl=int(os.environ.get("AUTH_ACCESS_TTL", "300")))
 refresh_store, revocation = _stores()
 tokens = TokenService(issuer, refresh_store, revocation=revocation, refresh_ttl=7 * 86400)
 
 
-def _with_cookies(pair: TokenPair) -> JSONResponse:
-    response = JSONResponse(pair.as_dict())
+def _with_cookies(pair: TokenPair, request: Request) -> JSONResponse:
+    body = pair.as_dict()
+    if request.headers.get("x-token-delivery") == "cookie":  # a browser page: tokens only in HttpOnly cookies
+        body = {"token_type": "Bearer", "expires_in": pair.expires_in, "scope": pair.scope}
+    response = JSONResponse(body)
     response.headers.append("set-cookie", access_cookie(pair.access_token, max_age=pair.expires_in, secure=SECURE_COOKIES))
     response.headers.append("set-cookie", refresh_cookie(pair.refresh_token, path="/auth", secure=SECURE_COOKIES))
     response.headers.append("set-cookie", csrf_cookie(new_csrf_token(), secure=SECURE_COOKIES))
@@ -96,26 +101,31 @@ def _cleared(status: int, body: dict[str, Any] | None = None) -> Response:
     return response
 
 
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 async def _field(request: Request, name: str) -> str | None:
-    if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
-        if isinstance(body, dict) and isinstance(body.get(name), str):
-            return str(body[name])
-    return request.cookies.get(name)
+    value = (await _json(request)).get(name)
+    return value if isinstance(value, str) else request.cookies.get(name)
 
 
 async def login(request: Request) -> Response:
-    body = await request.json()
+    body = await _json(request)
     user = USERS.get(str(body.get("username", "")))
     if user is None or not check_password(str(body.get("password", "")), user[0]):
         return JSONResponse({"error": "invalid_grant", "error_description": "wrong username or password"}, 401)
-    return _with_cookies(tokens.login(str(body["username"]), scope=user[1]))
+    return _with_cookies(tokens.login(str(body["username"]), scope=user[1]), request)
 
 
 async def refresh(request: Request) -> Response:
     token = await _field(request, "refresh_token")
     try:
-        return _with_cookies(tokens.refresh(token or ""))
+        return _with_cookies(tokens.refresh(token or ""), request)
     except RefreshRejected as exc:
         return _cleared(401, {"error": "invalid_grant", "error_description": f"refresh token {exc.reason}"})
 

@@ -13,11 +13,17 @@ from typing import Any
 from jwt_middleware import JWTMiddleware, get_claims
 
 
+async def lifespan(receive: Any, send: Any) -> None:
+    """The ASGI lifespan protocol, with nothing to start or stop."""
+    while (message := await receive())["type"] != "lifespan.shutdown":
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 async def api(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+        await lifespan(receive, send)
         return
     claims = get_claims(scope)
     if scope["type"] == "websocket":

@@ -80,7 +80,8 @@ class JWTAuth:
         if scopes is None:
             scopes = scopes_of(claims) if claims is not None else ()
         self._roles = ClaimList(roles)
-        self._scopes = ClaimList(dict.fromkeys([*scopes, *roles]))
+        granted = ["authenticated", *scopes, *roles] if claims is not None else []  # Starlette's convention
+        self._scopes = ClaimList(dict.fromkeys(granted))
 
     @property
     def claims(self) -> Mapping[str, Any] | None:
@@ -88,7 +89,7 @@ class JWTAuth:
 
     @property
     def scopes(self) -> list[str]:
-        """Scopes and roles together: what ``starlette.authentication.requires`` checks."""
+        """``authenticated``, the scopes and the roles: what ``starlette.authentication.requires`` checks."""
         return self._scopes
 
     @property

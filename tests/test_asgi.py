@@ -96,7 +96,7 @@ def test_starlette_add_middleware_and_request_user() -> None:
         r = client.get("/me", headers={"Authorization": f"Bearer {mint(claims(name='Alice A.'))}"})
         assert r.status_code == 200
         body = r.json()
-        assert (body["user"], body["authenticated"], body["scopes"]) == ("Alice A.", True, ["read", "write"])
+        assert (body["user"], body["authenticated"], body["scopes"]) == ("Alice A.", True, ["authenticated", "read", "write"])
         assert body["claims"]["sub"] == "alice"
         assert client.get("/me").status_code == 401
 

@@ -115,7 +115,7 @@ def test_claim_mapping_for_real_providers(
     assert r.status == 200
     assert (r.seen["scopes"], r.seen["roles"]) == (scopes, roles)
     if h.kind == "asgi":
-        assert r.seen["auth"].scopes == [*scopes, *roles]
+        assert r.seen["auth"].scopes == ["authenticated", *scopes, *roles]
         assert r.seen["auth"].roles == roles
 
 

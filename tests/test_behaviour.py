@@ -29,7 +29,7 @@ def test_identity_lands_where_the_contract_says(make: Any) -> None:
     r = h.request(headers=bearer(mint()))
     if h.kind == "asgi":
         assert r.seen["user"].is_authenticated and r.seen["user"].identity == "alice"
-        assert r.seen["auth"].scopes == ["read", "write"]
+        assert r.seen["auth"].scopes == ["authenticated", "read", "write"]
     else:
         assert r.seen["remote_user"] == "alice"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,6 @@ from pathlib import Path
 from servers import free_socket
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port_pair() -> int:
-    """A port p with p + 1 free too (the demo serves on both)."""
-    while True:
-        first = free_socket()
-        port = int(first.getsockname()[1])
-        second = socket.socket()
-        try:
-            second.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-        finally:
-            first.close()
-            second.close()
 
 
 def _run_curl(command: str) -> int:
@@ -57,13 +40,16 @@ def _run_curl(command: str) -> int:
         with urllib.request.urlopen(request, timeout=10) as r:
             return int(r.status)
     except urllib.error.HTTPError as e:
-        assert e.headers.get("Content-Type", "").startswith("application/json")
-        return int(e.code)
+        with e:
+            assert e.headers.get("Content-Type", "").startswith("application/json")
+            return int(e.code)
 
 
 def test_demo_prints_commands_that_do_what_they_say() -> None:
-    port = _free_port_pair()
-    env = {**os.environ, "DEMO_PORT": str(port), "DEMO_API_PORT": str(port + 1), "PYTHONUNBUFFERED": "1"}
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "DEMO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "examples.demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -78,7 +64,7 @@ def test_demo_prints_commands_that_do_what_they_say() -> None:
         deadline = time.monotonic() + 15
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/health", timeout=2).close()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
                 break
             except OSError:
                 assert time.monotonic() < deadline, "demo servers did not come up"
