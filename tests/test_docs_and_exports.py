@@ -42,3 +42,15 @@ def test_all_matches_public_names() -> None:
     assert set(jwt_middleware.__all__) == public | {"__version__"}
     for name in jwt_middleware.__all__:
         assert hasattr(jwt_middleware, name)
+
+
+def test_every_exported_name_is_in_the_api_reference() -> None:
+    text = (ROOT / "docs" / "reference.md").read_text()
+    missing = [name for name in jwt_middleware.__all__ if f"`{name}" not in text and name != "__version__"]
+    assert not missing, f"not in docs/reference.md: {missing}"
+
+
+def test_every_docs_page_is_in_the_nav() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    assert pages and all(page in nav for page in pages), [p for p in pages if p not in nav]
