@@ -15,7 +15,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._settings import is_loopback
+from ._validate import is_loopback
 
 USER_AGENT = "jwt_middleware (+https://pypi.org/project/bearer-jwt-middleware/)"
 

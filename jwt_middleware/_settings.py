@@ -6,144 +6,22 @@
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
-import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import _keys
+from . import _validate as check
 from ._authz import Rule, compile_rules
 from ._errors import ConfigError
 from ._routes import PathRules
 
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_QUOTED_SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 _PROVIDER_INHERITS = (
     "algorithms", "audience", "leeway", "required_claims", "jwks_cache_seconds",
     "jwks_min_refresh_seconds", "jwks_timeout_seconds", "jwks_max_stale_seconds",
     "jwks_max_bytes", "jwks_max_keys", "jwks_allow_http",
 )  # fmt: skip
 _KEY_SOURCES = ("secret", "keys", "jwks_url", "oidc_discovery")
-
-
-def _closest(key: str, valid: Sequence[str]) -> str:
-    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
-
-
-def _check_known(mapping: Mapping[str, Any], valid: Sequence[str], where: str = "") -> None:
-    for key in mapping:
-        if key not in valid:
-            raise ConfigError(f"{where}{key}", f"unknown setting{_closest(str(key), valid)}")
-
-
-def _strings(key: str, value: Any, *, single_ok: bool, empty_ok: bool = False) -> tuple[str, ...]:
-    if isinstance(value, str) and single_ok:
-        value = [value]
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(key, "expected a list of non-empty strings" + (" or one string" if single_ok else ""))
-    if not value and not empty_ok:
-        raise ConfigError(key, "must not be empty")
-    return tuple(value)
-
-
-def _seconds(key: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(key, "expected a number of seconds")
-    if not low <= value <= high:
-        raise ConfigError(key, f"must be between {low:g} and {high:g} seconds")
-    return float(value)
-
-
-def _integer(key: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(key, f"expected a whole number from {low} to {high}")
-    return value
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(key, "expected true or false")
-    return value
-
-
-def _algorithms(key: str, value: Any) -> tuple[str, ...]:
-    algs = _strings(key, value, single_ok=False)
-    for alg in algs:
-        if alg.lower() == "none":
-            raise ConfigError(key, "'none' is never accepted")
-        if alg not in _keys.SUPPORTED_ALGORITHMS:
-            raise ConfigError(key, f"unknown algorithm {alg!r}{_closest(alg, sorted(_keys.SUPPORTED_ALGORITHMS))}")
-    return algs
-
-
-def _secret(key: str, value: Any, algorithms: Sequence[str]) -> bytes:
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    if not isinstance(value, bytes):
-        raise ConfigError(key, "expected a string or bytes")
-    if b"-----BEGIN" in value or value.startswith((b"ssh-", b"ecdsa-")):
-        raise ConfigError(key, "looks like a PEM or SSH key; put public keys in 'keys'")
-    for alg in algorithms:
-        need = _keys.HMAC_MIN_BYTES.get(alg)
-        if need and len(value) < need:
-            raise ConfigError(key, f"{alg} needs a secret of at least {need} bytes (RFC 7518 §3.2)")
-    return value
-
-
-def _one_key(key: str, item: Any) -> _keys.VerificationKey:
-    try:
-        if isinstance(item, str | bytes):
-            return _keys.from_key_object(_keys.load_pem(item))
-        if isinstance(item, Mapping):
-            return _keys.from_jwk(item)
-        return _keys.from_key_object(item)
-    except _keys.KeyRejected as exc:
-        raise ConfigError(key, str(exc)) from exc
-
-
-def _static_keys(key: str, value: Any) -> tuple[_keys.VerificationKey, ...]:
-    if isinstance(value, Mapping):
-        if not isinstance(value.get("keys"), list):
-            raise ConfigError(key, "a JWKS is an object with a 'keys' list")
-        value = value["keys"]
-    if not isinstance(value, list | tuple) or not value:
-        raise ConfigError(key, "expected a non-empty list of PEM strings or JWK dicts, or a JWKS dict")
-    return tuple(_one_key(f"{key}[{i}]", item) for i, item in enumerate(value))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _url(key: str, value: Any, allow_http: bool) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, "expected a URL string")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(key, "not a valid URL") from exc
-    if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
-        raise ConfigError(key, "expected an https URL with a host and no credentials")
-    if parts.scheme == "http" and not (allow_http or is_loopback(host)):
-        raise ConfigError(key, "must be https (http only for loopback hosts, or with jwks_allow_http)")
-    return value
-
-
-def _callable(key: str, value: object) -> None:
-    if value is not None and not callable(value):
-        raise ConfigError(key, "expected a callable")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -177,31 +55,31 @@ class Provider:
 
 def _provider(raw: Mapping[str, Any], where: str) -> Provider:
     """Validate one provider's values (top-level defaults already merged in)."""
-    algorithms = _algorithms(f"{where}algorithms", raw.get("algorithms"))
+    algorithms = check.algorithms(f"{where}algorithms", raw.get("algorithms"))
     hmac = [a for a in algorithms if a in _keys.HMAC_MIN_BYTES]
     asym = [a for a in algorithms if a not in _keys.HMAC_MIN_BYTES]
-    allow_http = _flag(f"{where}jwks_allow_http", raw["jwks_allow_http"])
+    allow_http = check.flag(f"{where}jwks_allow_http", raw["jwks_allow_http"])
     keys: list[_keys.VerificationKey] = []
     if raw.get("secret") is not None:
         if not hmac:
             raise ConfigError(f"{where}secret", "no HMAC algorithm (HS256/384/512) in algorithms uses it")
-        keys.append(_keys.hmac_key(_secret(f"{where}secret", raw["secret"], hmac), hmac))
+        keys.append(_keys.hmac_key(check.secret(f"{where}secret", raw["secret"], hmac), hmac))
     elif hmac:
         raise ConfigError(f"{where}secret", f"{hmac[0]} needs a local secret (remote key sets never supply HMAC keys)")
     if raw.get("keys") is not None:
-        static = _static_keys(f"{where}keys", raw["keys"])
+        static = check.static_keys(f"{where}keys", raw["keys"])
         if not any(set(asym) & k.algorithms for k in static):
             raise ConfigError(f"{where}keys", "no key fits any algorithm in algorithms")
         keys.extend(static)
-    jwks_url = None if raw.get("jwks_url") is None else _url(f"{where}jwks_url", raw["jwks_url"], allow_http)
-    discovery = _flag(f"{where}oidc_discovery", raw.get("oidc_discovery", False))
-    issuers = None if raw.get("issuer") is None else _strings(f"{where}issuer", raw["issuer"], single_ok=True)
+    jwks_url = None if raw.get("jwks_url") is None else check.url(f"{where}jwks_url", raw["jwks_url"], allow_http)
+    discovery = check.flag(f"{where}oidc_discovery", raw.get("oidc_discovery", False))
+    issuers = None if raw.get("issuer") is None else check.strings(f"{where}issuer", raw["issuer"], single_ok=True)
     if discovery:
         if jwks_url is not None:
             raise ConfigError(f"{where}oidc_discovery", "give either jwks_url or oidc_discovery, not both")
         if issuers is None or len(issuers) != 1:
             raise ConfigError(f"{where}issuer", "oidc_discovery needs exactly one issuer")
-        _url(f"{where}issuer", issuers[0], allow_http)
+        check.url(f"{where}issuer", issuers[0], allow_http)
     if asym and raw.get("keys") is None and jwks_url is None and not discovery:
         raise ConfigError(f"{where}keys", f"{asym[0]} needs public keys: set keys, jwks_url or oidc_discovery")
     audience = raw.get("audience")
@@ -211,15 +89,15 @@ def _provider(raw: Mapping[str, Any], where: str) -> Provider:
         keys=tuple(keys),
         jwks_url=jwks_url,
         oidc_discovery=discovery,
-        audience=None if audience is None else _strings(f"{where}audience", audience, single_ok=True),
-        leeway=_seconds(f"{where}leeway", raw["leeway"], 0, 600),
-        required_claims=_strings(f"{where}required_claims", raw["required_claims"], single_ok=False, empty_ok=True),
-        jwks_cache_seconds=_seconds(f"{where}jwks_cache_seconds", raw["jwks_cache_seconds"], 1, 86400),
-        jwks_min_refresh_seconds=_seconds(f"{where}jwks_min_refresh_seconds", raw["jwks_min_refresh_seconds"], 0, 86400),
-        jwks_timeout_seconds=_seconds(f"{where}jwks_timeout_seconds", raw["jwks_timeout_seconds"], 0.05, 60),
-        jwks_max_stale_seconds=_seconds(f"{where}jwks_max_stale_seconds", raw["jwks_max_stale_seconds"], 0, 7 * 86400),
-        jwks_max_bytes=_integer(f"{where}jwks_max_bytes", raw["jwks_max_bytes"], 1024, 16 * 1024 * 1024),
-        jwks_max_keys=_integer(f"{where}jwks_max_keys", raw["jwks_max_keys"], 1, 1000),
+        audience=None if audience is None else check.strings(f"{where}audience", audience, single_ok=True),
+        leeway=check.seconds(f"{where}leeway", raw["leeway"], 0, 600),
+        required_claims=check.strings(f"{where}required_claims", raw["required_claims"], single_ok=False, empty_ok=True),
+        jwks_cache_seconds=check.seconds(f"{where}jwks_cache_seconds", raw["jwks_cache_seconds"], 1, 86400),
+        jwks_min_refresh_seconds=check.seconds(f"{where}jwks_min_refresh_seconds", raw["jwks_min_refresh_seconds"], 0, 86400),
+        jwks_timeout_seconds=check.seconds(f"{where}jwks_timeout_seconds", raw["jwks_timeout_seconds"], 0.05, 60),
+        jwks_max_stale_seconds=check.seconds(f"{where}jwks_max_stale_seconds", raw["jwks_max_stale_seconds"], 0, 7 * 86400),
+        jwks_max_bytes=check.integer(f"{where}jwks_max_bytes", raw["jwks_max_bytes"], 1024, 16 * 1024 * 1024),
+        jwks_max_keys=check.integer(f"{where}jwks_max_keys", raw["jwks_max_keys"], 1, 1000),
         jwks_allow_http=allow_http,
     )  # fmt: skip
 
@@ -273,7 +151,9 @@ class Settings:
     def __post_init__(self) -> None:
         self._check_front()
         object.__setattr__(
-            self, "path_rules", PathRules.compile(_strings("exclude_paths", self.exclude_paths, single_ok=False, empty_ok=True))
+            self,
+            "path_rules",
+            PathRules.compile(check.strings("exclude_paths", self.exclude_paths, single_ok=False, empty_ok=True)),
         )
         object.__setattr__(self, "route_rules", compile_rules(self.rules))
         object.__setattr__(self, "resolved_providers", self._providers())
@@ -281,23 +161,23 @@ class Settings:
     def _check_front(self) -> None:
         for key in ("cookie", "query_param"):
             value = getattr(self, key)
-            if value is not None and not (isinstance(value, str) and _COOKIE_NAME.fullmatch(value)):
+            if value is not None and not (isinstance(value, str) and check.COOKIE_NAME.fullmatch(value)):
                 raise ConfigError(key, "expected a name made of token characters")
-        if self.realm is not None and not (isinstance(self.realm, str) and _QUOTED_SAFE.fullmatch(self.realm)):
+        if self.realm is not None and not (isinstance(self.realm, str) and check.QUOTED_SAFE.fullmatch(self.realm)):
             raise ConfigError("realm", "expected a string without quotes, backslashes or control characters")
-        _flag("optional", self.optional)
-        _integer("max_token_bytes", self.max_token_bytes, 256, 1 << 20)
-        _integer("token_cache_size", self.token_cache_size, 0, 1 << 20)
-        _callable("claims_check", self.claims_check)
-        _callable("on_error", self.on_error)
-        object.__setattr__(self, "scope_claims", _strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
-        object.__setattr__(self, "role_claims", _strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))
-        _flag("revocation_fail_open", self.revocation_fail_open)
+        check.flag("optional", self.optional)
+        check.integer("max_token_bytes", self.max_token_bytes, 256, 1 << 20)
+        check.integer("token_cache_size", self.token_cache_size, 0, 1 << 20)
+        check.hook("claims_check", self.claims_check)
+        check.hook("on_error", self.on_error)
+        object.__setattr__(self, "scope_claims", check.strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
+        object.__setattr__(self, "role_claims", check.strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))
+        check.flag("revocation_fail_open", self.revocation_fail_open)
         if self.csrf not in ("double_submit", "header", "off"):
             raise ConfigError("csrf", "expected 'double_submit', 'header' or 'off'")
         for key in ("csrf_cookie", "csrf_header"):
             value = getattr(self, key)
-            if not (isinstance(value, str) and _COOKIE_NAME.fullmatch(value)):
+            if not (isinstance(value, str) and check.COOKIE_NAME.fullmatch(value)):
                 raise ConfigError(key, "expected a name made of token characters")
         rev = self.revocation
         if rev is not None and not callable(rev) and not (hasattr(rev, "is_revoked") and hasattr(rev, "is_revoked_async")):
@@ -321,7 +201,7 @@ class Settings:
             where = f"providers[{i}]."
             if not isinstance(raw, Mapping):
                 raise ConfigError(f"providers[{i}]", "expected a mapping")
-            _check_known(raw, _PROVIDER_KEYS, where)
+            check.known_keys(raw, _PROVIDER_KEYS, where)
             if raw.get("issuer") is None:
                 raise ConfigError(f"{where}issuer", "each provider needs an issuer")
             merged = {k: getattr(self, k) for k in _PROVIDER_INHERITS if getattr(self, k) is not None} | dict(raw)
@@ -346,5 +226,5 @@ def load_settings(settings: Settings | Mapping[str, Any] | None = None, **overri
     if settings is not None and not isinstance(settings, Mapping):
         raise ConfigError("settings", "expected a mapping or a Settings object")
     merged = {**(settings or {}), **overrides}
-    _check_known(merged, SETTING_NAMES)
+    check.known_keys(merged, SETTING_NAMES)
     return Settings(**merged)
