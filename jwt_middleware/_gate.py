@@ -24,7 +24,7 @@ class Gate:
 
     def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
         self.settings = settings
-        self.rules = settings.path_rules
+        self.public_paths = settings.path_rules
         self.finder = TokenFinder(settings)
         self.verifier = Verifier(settings, key_source)
         self._optional = settings.optional
@@ -36,13 +36,16 @@ class Gate:
         self._challenges: dict[tuple[object, ...], Challenge] = {}
 
     def _token(
-        self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None
+        self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None, cross_site: bool
     ) -> str | None:
         token, where = self.finder.find(authorization, cookies, query)
         if token is None and not self._optional:
             raise MissingToken()
-        if where == "cookie" and self._csrf != "off" and method not in _SAFE_METHODS:
-            self._check_csrf(cookies, csrf)
+        if where == "cookie" and self._csrf != "off":
+            if cross_site:  # a WebSocket cannot carry the CSRF header; its Origin must be ours
+                raise InvalidRequest("csrf_failed", "cross-site WebSocket with a cookie token")
+            if method not in _SAFE_METHODS:
+                self._check_csrf(cookies, csrf)
         return token
 
     def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
@@ -67,17 +70,25 @@ class Gate:
     ) -> Outcome:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
-            token = self._token(authorization, cookies, query, method, csrf)
+            token = self._token(authorization, cookies, query, method, csrf, cross_site=False)
             identity = None if token is None else self.verifier.identify(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
 
     async def authenticate_async(
-        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str, csrf: str | None = None
+        self,
+        authorization: Sequence[str],
+        cookies: Sequence[str],
+        query: str,
+        path: str,
+        method: str,
+        csrf: str | None = None,
+        cross_site: bool = False,
     ) -> Outcome:
+        """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
         try:
-            token = self._token(authorization, cookies, query, method, csrf)
+            token = self._token(authorization, cookies, query, method, csrf, cross_site)
             identity = None if token is None else await self.verifier.identify_async(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal

@@ -47,12 +47,12 @@ class JWTMiddleware:
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
         gate = self.gate
-        if gate.rules.is_public(s["path"]):
+        if gate.public_paths.is_public(s["path"]):
             _attach(s, None)
             await self.app(scope, receive, send)
             return
         authorization, cookies = [], []
-        csrf = None
+        csrf = origin = host = None
         for name, value in s["headers"]:
             if name == b"authorization":
                 authorization.append(value.decode("latin-1"))
@@ -60,13 +60,25 @@ class JWTMiddleware:
                 cookies.append(value.decode("latin-1"))
             elif name == self._csrf_header:
                 csrf = value.decode("latin-1")
+            elif name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
         query = s.get("query_string", b"").decode("latin-1") if gate.finder.query_key else ""
-        outcome = await gate.authenticate_async(authorization, cookies, query, s["path"], s.get("method", "GET"), csrf)
+        cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
+        outcome = await gate.authenticate_async(
+            authorization, cookies, query, s["path"], s.get("method", "GET"), csrf, cross_site
+        )
         if isinstance(outcome, Challenge):
             await (_deny_websocket if kind == "websocket" else _deny_http)(s, outcome, receive, send)
             return
         _attach(s, outcome)
         await self.app(scope, receive, send)
+
+
+def _same_origin(origin: bytes, host: bytes | None) -> bool:
+    """A browser's WebSocket ``Origin`` (``scheme://host[:port]``) names the host it connects to."""
+    return host is not None and origin.partition(b"://")[2].lower() == host.lower()
 
 
 def _attach(scope: dict[str, Any], identity: Identity | None) -> None:

@@ -122,3 +122,32 @@ def test_starlette_websocket() -> None:
             ws.receive_json()
         assert info.value.status_code == 401
         assert info.value.headers["www-authenticate"] == "Bearer"
+
+
+COOKIE_MODE = {**HS, "cookie": "access_token"}
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        pytest.param("http://app.example", "app.example", True, id="same-origin"),
+        pytest.param("https://APP.example:8443", "app.example:8443", True, id="same-origin-case-port"),
+        pytest.param("https://evil.example", "app.example", False, id="cross-site"),
+        pytest.param("https://app.example.evil", "app.example", False, id="suffix-trick"),
+        pytest.param("null", "app.example", False, id="opaque-origin"),
+        pytest.param(None, "app.example", True, id="no-origin-non-browser"),
+    ],
+)
+def test_cookie_websocket_handshake_must_be_same_origin(origin: str | None, host: str, accepted: bool) -> None:
+    h = ASGIHarness(COOKIE_MODE)
+    headers = [("Cookie", f"access_token={mint()}"), ("Host", host)] + ([("Origin", origin)] if origin else [])
+    sent = h.websocket(headers=headers)
+    assert (sent[0]["type"] == "websocket.accept") is accepted
+    if not accepted:
+        assert sent[0] == {"type": "websocket.close", "code": 1008, "reason": "csrf_failed"}
+
+
+def test_cross_site_websocket_with_a_header_token_is_fine() -> None:
+    h = ASGIHarness(COOKIE_MODE)
+    sent = h.websocket(headers=[("Authorization", f"Bearer {mint()}"), ("Origin", "https://other.example"), ("Host", "a")])
+    assert sent[0]["type"] == "websocket.accept"
