@@ -90,6 +90,10 @@ class TokenFinder:
             found = unquote_plus(value)
         return found or None
 
+    def without_token(self, query: str) -> str:
+        """The query string minus the token parameter, so that access logs never record it."""
+        return "&".join(p for p in query.split("&") if unquote_plus(p.partition("=")[0]) != self.query_key)
+
     def find(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> tuple[str | None, str]:
         """The request's one token and where it was (``header``, ``cookie``, ``query``), or ``(None, "")``.
 

@@ -64,7 +64,11 @@ class JWTMiddleware:
                 origin = value
             elif name == b"host":
                 host = value
-        query = s.get("query_string", b"").decode("latin-1") if gate.finder.query_key else ""
+        query = ""
+        if gate.finder.query_key is not None:
+            query = s.get("query_string", b"").decode("latin-1")
+            if gate.finder.query_key in query:  # servers log path?query from this scope: drop the token
+                s["query_string"] = gate.finder.without_token(query).encode("latin-1")
         cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
         outcome = await gate.authenticate_async(
             authorization, cookies, query, s["path"], s.get("method", "GET"), csrf, cross_site

@@ -52,10 +52,13 @@ class JWTWSGIMiddleware:
             return self.app(environ, start_response)
         authorization = environ.get("HTTP_AUTHORIZATION")
         cookie = environ.get("HTTP_COOKIE")
+        query = environ.get("QUERY_STRING", "")
+        if gate.finder.query_key is not None and gate.finder.query_key in query:
+            environ["QUERY_STRING"] = gate.finder.without_token(query)  # the app never needs the token again
         outcome = gate.authenticate(
             () if authorization is None else (authorization,),
             () if cookie is None else (cookie,),
-            environ.get("QUERY_STRING", ""),
+            query,
             path,
             environ.get("REQUEST_METHOD", "GET"),
             environ.get(self._csrf_key) if self._csrf_key else None,

@@ -25,7 +25,8 @@ def free_socket() -> socket.socket:
 def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
     sock = free_socket()
     config.setdefault("lifespan", "on")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -81,3 +81,54 @@ def test_websocket_under_uvicorn(ws: str) -> None:
             websockets.sync.client.connect(
                 f"ws://{base}/ws", additional_headers={"Authorization": "Bearer x.y.z"}, open_timeout=10
             )
+
+
+def test_query_token_never_reaches_the_access_log_or_the_app() -> None:
+    import logging
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await raw_asgi.lifespan(receive, send)
+            return
+        seen["query"] = scope["query_string"]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    from jwt_middleware import JWTMiddleware
+
+    token = mint()
+    handler = Keep()
+    with uvicorn_server(JWTMiddleware(app, settings={**SETTINGS, "query_param": "access_token"}), log_level="info") as base:
+        logging.getLogger("uvicorn.access").addHandler(handler)
+        try:
+            assert get(base, f"/hello?x=1&access_token={token}&y=2")[0] == 200
+            assert get(base, "/hello?access_token=garbage")[0] == 401
+        finally:
+            logging.getLogger("uvicorn.access").removeHandler(handler)
+    assert seen["query"] == b"x=1&y=2"
+    assert any("/hello?x=1&y=2" in r for r in records), records
+    assert not any(token in r or "garbage" in r for r in records), records
+
+
+def test_wsgi_app_does_not_see_the_query_token() -> None:
+    from harness import WSGIHarness
+
+    seen: dict[str, Any] = {}
+    h = WSGIHarness({**SETTINGS, "query_param": "access_token"})
+    inner = h.middleware.app
+
+    def spy(environ: dict[str, Any], start_response: Any) -> Any:
+        seen["query"] = environ["QUERY_STRING"]
+        return inner(environ, start_response)
+
+    h.middleware.app = spy
+    assert h.request(query=f"a=1&access_token={mint()}").status == 200
+    assert seen["query"] == "a=1"
