@@ -75,7 +75,8 @@ claim_values = {
 @st.composite
 def payloads(draw: st.DrawFn) -> dict[str, Any]:
     """A valid claim set with up to two claims removed or replaced by anything at all."""
-    p: dict[str, Any] = {"sub": "alice", "exp": NOW + 300, "iss": ISS, "aud": AUD, "iat": NOW - 10}
+    now = time.time()  # at draw time: a long suite must not age the baseline into expiry
+    p: dict[str, Any] = {"sub": "alice", "exp": now + 300, "iss": ISS, "aud": AUD, "iat": now - 10}
     for name in draw(st.lists(st.sampled_from(sorted(claim_values)), max_size=2, unique=True)):
         if draw(st.booleans()):
             p.pop(name, None)
@@ -124,7 +125,7 @@ def _mutate(token: str, how: int, where: int) -> str:
         h, p, s = token.split(".")
         return f"{h}.{p}.{s[: where % (len(s) + 1)]}"
     h, p, s = token.split(".")
-    return f"{h}.{b64(json.dumps({'sub': 'mallory', 'exp': NOW + 99, 'iss': ISS, 'aud': AUD}).encode())}.{s}"
+    return f"{h}.{b64(json.dumps({'sub': 'mallory', 'exp': time.time() + 99, 'iss': ISS, 'aud': AUD}).encode())}.{s}"
 
 
 def _pyjwt_accepts(token: str) -> bool:
@@ -153,6 +154,7 @@ def test_never_accept_what_jwt_decode_rejects(header: dict[str, Any], payload: d
 
 def test_the_differential_generator_reaches_acceptance() -> None:
     """Guard against a vacuous differential test: valid tokens from the generator pass both."""
-    token = _sign({"alg": "ES256", "kid": ec_pair().kid}, {"sub": "alice", "exp": NOW + 60, "iss": ISS, "aud": AUD})
+    now = time.time()
+    token = _sign({"alg": "ES256", "kid": ec_pair().kid}, {"sub": "alice", "exp": now + 60, "iss": ISS, "aud": AUD})
     assert OURS.verify(token)["sub"] == "alice" and _pyjwt_accepts(token)
-    assert OURS.verify(_sign({"alg": "HS256"}, {"sub": "a", "exp": NOW + 60, "iss": ISS, "aud": [AUD]}))
+    assert OURS.verify(_sign({"alg": "HS256"}, {"sub": "a", "exp": now + 60, "iss": ISS, "aud": [AUD]}))
