@@ -55,7 +55,7 @@ class Rule:
         if self.methods is not None and method not in self.methods:
             return False
         # A path a router might rewrite (dot segments, //, %) gets every prefix rule: fail closed.
-        return self.paths.is_public(path) or (self.paths.has_prefixes and not is_clean(path))
+        return self.paths.matches(path) or (self.paths.has_prefixes and not is_clean(path))
 
     def check(self, scopes: Sequence[str], roles: Sequence[str]) -> None:
         check_grants(scopes, roles, self.scopes, self.roles, self.match)

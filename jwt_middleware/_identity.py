@@ -12,18 +12,6 @@ CLAIMS_KEY = "jwt_middleware.claims"
 IDENTITY_KEY = "jwt_middleware.identity"
 
 
-def scopes_of(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes from ``scope`` (space-separated, RFC 8693/9068) or ``scp`` (string or list)."""
-    found: list[str] = []
-    for name in ("scope", "scp"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            found.extend(value.split())
-        elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, str))
-    return found
-
-
 class JWTUser:
     """Starlette's user protocol (``is_authenticated``, ``display_name``, ``identity``) over claims."""
 
@@ -75,10 +63,8 @@ class JWTAuth:
 
     __slots__ = ("_claims", "_roles", "_scopes")
 
-    def __init__(self, claims: Mapping[str, Any] | None, scopes: Sequence[str] | None = None, roles: Sequence[str] = ()) -> None:
+    def __init__(self, claims: Mapping[str, Any] | None, scopes: Sequence[str] = (), roles: Sequence[str] = ()) -> None:
         self._claims = claims
-        if scopes is None:
-            scopes = scopes_of(claims) if claims is not None else ()
         self._roles = ClaimList(roles)
         granted = ["authenticated", *scopes, *roles] if claims is not None else []  # Starlette's convention
         self._scopes = ClaimList(dict.fromkeys(granted))

@@ -20,7 +20,7 @@ def is_clean(path: str) -> bool:
 
 
 class PathRules:
-    """Compiled ``exclude_paths``; ``is_public(path)`` is one set lookup on the common path."""
+    """Compiled path patterns (``exclude_paths``, rule paths); ``matches(path)`` is one set lookup on the common path."""
 
     __slots__ = ("_exact", "_prefixes")
 
@@ -45,8 +45,7 @@ class PathRules:
                 exact.add(pattern)
         return cls(frozenset(exact), tuple(prefixes))
 
-    def is_public(self, path: str) -> bool:
-        """Whether the path matches (the name comes from ``exclude_paths``, its first use)."""
+    def matches(self, path: str) -> bool:
         if path in self._exact:
             return True
         if not self._prefixes or _DIRTY.search(path):

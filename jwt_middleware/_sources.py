@@ -61,19 +61,13 @@ class TokenFinder:
         return credential
 
     def from_cookies(self, values: Sequence[str]) -> str | None:
-        found: str | None = None
-        for header in values:
-            for pair in _COOKIE_SPLIT.split(header):
-                name, eq, value = pair.partition("=")
-                if not eq or name.strip(_OWS) != self.cookie:
-                    continue
-                if found is not None:
-                    raise InvalidRequest("multiple_cookies", "the token cookie appears more than once")
-                value = value.strip(_OWS)
-                if len(value) > self.max_bytes + 2:
-                    raise _too_large()
-                found = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-        return found or None
+        found = _cookies_named(values, self.cookie or "")
+        if len(found) > 1:
+            raise InvalidRequest("multiple_cookies", "the token cookie appears more than once")
+        value = found[0] if found else ""
+        if len(value) > self.max_bytes + 2:
+            raise _too_large()
+        return (value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value) or None
 
     def from_query(self, query: str) -> str | None:
         if self.query_key is None or self.query_key not in query:
@@ -118,11 +112,16 @@ class TokenFinder:
 
     def cookie_value(self, cookies: Sequence[str], name: str) -> str | None:
         """One named cookie's value (for the CSRF check); two of them count as none."""
-        values = [
-            value.strip(_OWS)
-            for header in cookies
-            for pair in _COOKIE_SPLIT.split(header)
-            for key, eq, value in [pair.partition("=")]
-            if eq and key.strip(_OWS) == name
-        ]
+        values = _cookies_named(cookies, name)
         return values[0] if len(values) == 1 and values[0] else None
+
+
+def _cookies_named(headers: Sequence[str], name: str) -> list[str]:
+    """Every value of the cookie ``name`` in the ``Cookie`` headers, trimmed."""
+    return [
+        value.strip(_OWS)
+        for header in headers
+        for pair in _COOKIE_SPLIT.split(header)
+        for key, eq, value in [pair.partition("=")]
+        if eq and key.strip(_OWS) == name
+    ]

@@ -68,10 +68,6 @@ class Verifier:
         self._store = settings.revocation if isinstance(settings.revocation, RevocationStore) else None
         self._fail_open = settings.revocation_fail_open
 
-    @property
-    def sources(self) -> list[tuple[Provider, KeySource]]:
-        return list(self._sources)
-
     def health(self) -> list[dict[str, Any]]:
         """One snapshot per provider: key source state, key ids, last fetch and failures."""
         return [source.health() for _, source in self._sources]

@@ -47,7 +47,7 @@ class JWTMiddleware:
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
         gate = self.gate
-        if gate.public_paths.is_public(s["path"]):
+        if gate.public_paths.matches(s["path"]):
             _attach(s, None)
             await self.app(scope, receive, send)
             return

@@ -47,7 +47,7 @@ class JWTWSGIMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         gate = self.gate
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        if gate.public_paths.is_public(path):
+        if gate.public_paths.matches(path):
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
             return self.app(environ, start_response)
         authorization = environ.get("HTTP_AUTHORIZATION")
