@@ -7,7 +7,6 @@ us to "never accept what PyJWT rejects"; the type rules are stricter than PyJWT'
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -62,15 +61,19 @@ def _bad(name: str, rule: str) -> InvalidToken:
     return InvalidToken("bad_claim", f"{name} {rule}")
 
 
+_ABSENT: Any = object()
+
+
 def time_claim(claims: Mapping[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None and name not in claims:
+    value = claims.get(name, _ABSENT)
+    if value is _ABSENT:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)  # JSON numbers are exactly int or float; a bool is neither
+    if kind is not int and kind is not float:
         raise _bad(name, "must be a number")
-    if not (math.isfinite(value) and 0 <= value <= MAX_TIME):
+    if not 0 <= value <= MAX_TIME:  # NaN fails every comparison; so does infinity
         raise _bad(name, "is out of range")
-    return float(value)
+    return value  # type: ignore[no-any-return]
 
 
 def check_times(exp: float | None, nbf: float | None, iat: float | None, leeway: float, now: float) -> None:
@@ -83,43 +86,38 @@ def check_times(exp: float | None, nbf: float | None, iat: float | None, leeway:
         raise InvalidToken("issued_in_future", "token was issued in the future")
 
 
-def _check_types(claims: Mapping[str, Any]) -> None:
-    for name in _STRING_CLAIMS:
-        if name in claims and not isinstance(claims[name], str):
-            raise _bad(name, "must be a string")
-    aud = claims.get("aud", "")
-    if not isinstance(aud, str) and not (isinstance(aud, list) and all(isinstance(a, str) for a in aud)):
-        raise _bad("aud", "must be a string or a list of strings")
-
-
-def _check_issuer(claims: Mapping[str, Any], provider: Provider) -> None:
-    if provider.issuers is not None and claims.get("iss") not in provider.issuers:
-        if "iss" not in claims:
-            raise InvalidToken("missing_claim", "required claim iss is missing")
-        raise InvalidToken("issuer_mismatch", "token issuer is not accepted")
-
-
-def _check_audience(claims: Mapping[str, Any], provider: Provider) -> None:
-    if "aud" not in claims:
-        if provider.audience is not None:
-            raise InvalidToken("missing_claim", "required claim aud is missing")
-        return
-    aud = claims["aud"]
-    if provider.audience is None:
-        raise InvalidToken("audience_mismatch", "token has an audience but none is configured")
-    found = [aud] if isinstance(aud, str) else aud
-    if not any(a in provider.audience for a in found):
-        raise InvalidToken("audience_mismatch", "token audience is not accepted")
-
-
 def check_claims(claims: Mapping[str, Any], provider: Provider, now: float) -> tuple[float | None, float | None, float | None]:
-    """Check everything once; return ``(exp, nbf, iat)`` for the per-request re-check."""
+    """Check everything once; return ``(exp, nbf, iat)`` for the per-request re-check.
+
+    One pass with few calls: this runs for every token not yet in the cache.
+    """
     for name in provider.required_claims:
         if name not in claims:
             raise InvalidToken("missing_claim", f"required claim {name} is missing")
-    _check_types(claims)
+    get = claims.get
+    for name in _STRING_CLAIMS:
+        value = get(name, "")
+        if not isinstance(value, str):
+            raise _bad(name, "must be a string")
     exp, nbf, iat = time_claim(claims, "exp"), time_claim(claims, "nbf"), time_claim(claims, "iat")
     check_times(exp, nbf, iat, provider.leeway, now)
-    _check_issuer(claims, provider)
-    _check_audience(claims, provider)
+    if provider.issuers is not None and get("iss") not in provider.issuers:
+        if "iss" not in claims:
+            raise InvalidToken("missing_claim", "required claim iss is missing")
+        raise InvalidToken("issuer_mismatch", "token issuer is not accepted")
+    aud = get("aud", _ABSENT)
+    if aud is _ABSENT:
+        if provider.audience is not None:
+            raise InvalidToken("missing_claim", "required claim aud is missing")
+        return exp, nbf, iat
+    if isinstance(aud, str):
+        found: list[Any] = [aud]
+    elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        found = aud
+    else:
+        raise _bad("aud", "must be a string or a list of strings")
+    if provider.audience is None:
+        raise InvalidToken("audience_mismatch", "token has an audience but none is configured")
+    if not any(a in provider.audience for a in found):
+        raise InvalidToken("audience_mismatch", "token audience is not accepted")
     return exp, nbf, iat

@@ -71,7 +71,13 @@ class Gate:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
             token = self._token(authorization, cookies, query, method, csrf, cross_site=False)
-            identity = None if token is None else self.verifier.identify(token)
+            if token is None:
+                identity = None
+            else:
+                junk = self.verifier.refusal(token)
+                if junk is not None:
+                    return self.refuse(junk)
+                identity = self.verifier.identify(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
@@ -89,7 +95,13 @@ class Gate:
         """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
         try:
             token = self._token(authorization, cookies, query, method, csrf, cross_site)
-            identity = None if token is None else await self.verifier.identify_async(token)
+            if token is None:
+                identity = None
+            else:
+                junk = self.verifier.refusal(token)
+                if junk is not None:
+                    return self.refuse(junk)
+                identity = await self.verifier.identify_async(token)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)

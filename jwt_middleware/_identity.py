@@ -61,13 +61,30 @@ class JWTAuth:
     Read-only: one verified token's ``JWTAuth`` serves every request that presents it.
     """
 
-    __slots__ = ("_claims", "_roles", "_scopes")
+    __slots__ = ("_claims", "_identity", "_roles", "_scopes")
 
     def __init__(self, claims: Mapping[str, Any] | None, scopes: Sequence[str] = (), roles: Sequence[str] = ()) -> None:
         self._claims = claims
+        self._identity: Identity | None = None
         self._roles = ClaimList(roles)
         granted = ["authenticated", *scopes, *roles] if claims is not None else []  # Starlette's convention
         self._scopes = ClaimList(dict.fromkeys(granted))
+
+    @classmethod
+    def _of(cls, identity: Identity) -> JWTAuth:
+        """An auth whose grants are read from the claims only when first asked for."""
+        auth = cls.__new__(cls)
+        auth._claims = identity.claims
+        auth._identity = identity
+        return auth
+
+    def _grants(self) -> None:
+        identity = self._identity
+        assert identity is not None
+        roles = identity.roles
+        self._roles = roles
+        self._scopes = ClaimList(dict.fromkeys(["authenticated", *identity.scopes, *roles]))
+        self._identity = None
 
     @property
     def claims(self) -> Mapping[str, Any] | None:
@@ -76,10 +93,14 @@ class JWTAuth:
     @property
     def scopes(self) -> list[str]:
         """``authenticated``, the scopes and the roles: what ``starlette.authentication.requires`` checks."""
+        if self._identity is not None:
+            self._grants()
         return self._scopes
 
     @property
     def roles(self) -> list[str]:
+        if self._identity is not None:
+            self._grants()
         return self._roles
 
     def __repr__(self) -> str:
@@ -87,18 +108,55 @@ class JWTAuth:
 
 
 class Identity:
-    """What a verified token attaches to each request; built once per token, then shared."""
+    """What a verified token attaches to each request; built once per token, then shared.
 
-    __slots__ = ("auth", "claims", "roles", "scopes", "subject", "user")
+    Everything but the claims is worked out on first use (``scopes``, ``roles``, ``user``,
+    ``auth``, ``subject``) and kept: a request that never asks never pays. Two threads
+    asking at once may both work it out; they get equal values.
+    """
+
+    __slots__ = ("_auth", "_grant_paths", "_roles", "_scopes", "_user", "claims")
 
     def __init__(self, claims: Claims, scope_claims: Sequence[str] = ("scope", "scp"), role_claims: Sequence[str] = ()) -> None:
         self.claims = claims
-        self.scopes = ClaimList(grants(claims, scope_claims))
-        self.roles = ClaimList(grants(claims, role_claims))
-        self.user = JWTUser(claims)
-        self.auth = JWTAuth(claims, self.scopes, self.roles)
-        sub = claims.get("sub")
-        self.subject = sub if isinstance(sub, str) else None
+        self._grant_paths = (scope_claims, role_claims)
+        self._scopes: ClaimList | None = None
+        self._roles: ClaimList | None = None
+        self._user: JWTUser | None = None
+        self._auth: JWTAuth | None = None
+
+    @property
+    def scopes(self) -> ClaimList:
+        scopes = self._scopes
+        if scopes is None:
+            scopes = self._scopes = ClaimList(grants(self.claims, self._grant_paths[0]))
+        return scopes
+
+    @property
+    def roles(self) -> ClaimList:
+        roles = self._roles
+        if roles is None:
+            roles = self._roles = ClaimList(grants(self.claims, self._grant_paths[1]))
+        return roles
+
+    @property
+    def user(self) -> JWTUser:
+        user = self._user
+        if user is None:
+            user = self._user = JWTUser(self.claims)
+        return user
+
+    @property
+    def auth(self) -> JWTAuth:
+        auth = self._auth
+        if auth is None:
+            auth = self._auth = JWTAuth._of(self)
+        return auth
+
+    @property
+    def subject(self) -> str | None:
+        sub = self.claims.get("sub")
+        return sub if isinstance(sub, str) else None
 
 
 ANONYMOUS = AnonymousUser()

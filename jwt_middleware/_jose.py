@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ._claims import Claims
+from ._claims import Claims, freeze
 from ._errors import InvalidToken
 
 _B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -138,15 +138,46 @@ def compact(token: str) -> bytes:
     return raw
 
 
+class Header(NamedTuple):
+    """A header segment that passed ``check_header``: what the verifier needs from it."""
+
+    alg: str
+    kid: str | None
+    header: Claims
+
+
+def read_header(segment: bytes) -> Header:
+    """Decode and check one header segment. Raises InvalidToken; never anything else."""
+    if not segment:
+        raise _malformed("empty segment")
+    header = json_object(_b64url_decode(segment), "header")
+    check_header(header)
+    kid = header.get("kid")
+    return Header(header["alg"], kid if isinstance(kid, str) else None, header)
+
+
+def read_payload(segment: bytes) -> Claims:
+    """The claims, read-only all the way down: objects are ``Claims`` as parsed, and lists
+    (only where the text has a ``[`` at all) become ``ClaimList``."""
+    if not segment:
+        raise _malformed("empty segment")
+    data = _b64url_decode(segment)
+    claims = json_object(data, "payload")
+    return freeze(claims) if b"[" in data else claims
+
+
+def read_signature(segment: bytes) -> bytes:
+    signature = _b64url_decode(segment)
+    if not signature:
+        raise InvalidToken("bad_signature", "signature is missing")
+    return signature
+
+
 def parse(raw: bytes) -> ParsedToken:
     """Decode and check the bytes ``compact`` returned. Raises InvalidToken; never anything else."""
     head, payload, sig = raw.split(b".")
     if not head or not payload:
         raise _malformed("empty segment")
-    header = json_object(_b64url_decode(head), "header")
-    check_header(header)
-    claims = json_object(_b64url_decode(payload), "payload")
-    signature = _b64url_decode(sig)
-    if not signature:
-        raise InvalidToken("bad_signature", "signature is missing")
-    return ParsedToken(header, claims, raw[: len(head) + 1 + len(payload)], signature)
+    header = read_header(head).header
+    claims = read_payload(payload)
+    return ParsedToken(header, claims, raw[: len(head) + 1 + len(payload)], read_signature(sig))

@@ -137,13 +137,14 @@ def hmac_key(secret: bytes, allowed: Iterable[str]) -> VerificationKey:
 class KeySet:
     """Keys indexed by ``kid``; a token's ``kid`` is only ever a dictionary lookup."""
 
-    __slots__ = ("_by_kid", "_ids", "_without_kid", "keys")
+    __slots__ = ("_by_kid", "_ids", "_memo", "_without_kid", "keys")
 
     def __init__(self, keys: Sequence[VerificationKey]) -> None:
         self.keys = tuple(keys)
         self._ids = frozenset(map(id, self.keys))
         self._by_kid: dict[str, list[VerificationKey]] = {}
         self._without_kid: list[VerificationKey] = []
+        self._memo: dict[tuple[str | None, str], tuple[tuple[VerificationKey, ...], bool]] = {}
         for key in self.keys:
             if key.kid is None:
                 self._without_kid.append(key)
@@ -162,6 +163,20 @@ class KeySet:
         if kid is None:
             named = [k for keys in self._by_kid.values() for k in keys]
         return [k for k in (*named, *self._without_kid) if alg in k.algorithms]
+
+    def lookup(self, kid: str | None, alg: str) -> tuple[tuple[VerificationKey, ...], bool]:
+        """``candidates`` as a tuple, and whether the ``kid`` names more than one of them.
+
+        Remembered per ``(kid, alg)`` for the kids this set holds (and for no kid), so the
+        memo is bounded by the set itself; an unknown kid is answered but not remembered.
+        """
+        found = self._memo.get((kid, alg))
+        if found is None:
+            keys = tuple(self.candidates(kid, alg))
+            found = (keys, kid is not None and sum(1 for k in keys if k.kid == kid) > 1)
+            if (kid is None or kid in self._by_kid) and len(self._memo) < 1024:
+                self._memo[(kid, alg)] = found
+        return found
 
     def __contains__(self, key: object) -> bool:
         return id(key) in self._ids

@@ -93,19 +93,22 @@ class TokenFinder:
 
         Raises InvalidRequest for two of them.
         """
-        found = []
-        if authorization:
-            found.append((self.from_authorization(authorization), "header"))
+        token = self.from_authorization(authorization) if authorization else None
+        where = "header"
         if self.cookie is not None and cookies:
-            found.append((self.from_cookies(cookies), "cookie"))
+            found = self.from_cookies(cookies)
+            if found is not None:
+                if token is not None:
+                    raise _two_tokens()
+                token, where = found, "cookie"
         if self.query_key is not None and query:
-            found.append((self.from_query(query), "query"))
-        present = [(t, where) for t, where in found if t is not None]
-        if len(present) > 1:
-            raise _two_tokens()
-        if not present:
+            found = self.from_query(query)
+            if found is not None:
+                if token is not None:
+                    raise _two_tokens()
+                token, where = found, "query"
+        if token is None:
             return None, ""
-        token, where = present[0]
         if len(token) > self.max_bytes:
             raise _too_large()
         return token, where

@@ -28,24 +28,25 @@ from ._settings import Provider, Settings
 
 log = logging.getLogger("jwt_middleware")
 MAX_KEY_TRIES = 8
+MAX_HEADERS = 64  # distinct header segments remembered (an issuer uses one per key)
+_sha256 = hashlib.sha256
 _ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
 KeySourceFactory = Callable[[Provider], KeySource]
 
 
-class _Verified(NamedTuple):
-    """A cache entry: what must be re-checked on every request, and what may not change."""
-
-    identity: Identity
-    exp: float | None
-    nbf: float | None
-    iat: float | None
-    provider: Provider
-    source: KeySource
-    key: VerificationKey
+# A cache entry, as a plain tuple (built on every miss, so no NamedTuple constructor):
+# (identity, exp, nbf, iat, provider, source, key): what must be re-checked on every
+# request, and what may not change.
+_Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey]
 
 
 class _Pending(NamedTuple):
-    parsed: _jose.ParsedToken
+    """A token read and gated, waiting for its keys."""
+
+    header: _jose.Header
+    claims: _claims.Claims
+    signing_input: bytes
+    signature: bytes
     provider: Provider
     source: KeySource
     digest: bytes
@@ -62,6 +63,8 @@ class Verifier:
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
+        self._headers: dict[bytes, _jose.Header] = {}
+        self._bad_headers: dict[str, tuple[str, str]] = {}
         self._claims_check = settings.claims_check
         self._grant_paths = (settings.scope_claims, settings.role_claims)
         self._revocation = settings.revocation
@@ -81,7 +84,7 @@ class Verifier:
         now = time.time() if now is None else now
         step = self._begin(token, now)
         if isinstance(step, _Pending):
-            kid = step.parsed.kid
+            kid = step.header.kid
             keyset = step.source.current(kid)
             if keyset is None:
                 keyset = step.source.wait(kid)
@@ -97,7 +100,7 @@ class Verifier:
         now = time.time() if now is None else now
         step = self._begin(token, now)
         if isinstance(step, _Pending):
-            kid = step.parsed.kid
+            kid = step.header.kid
             keyset = step.source.current(kid)
             if keyset is None:
                 keyset = await step.source.wait_async(kid)
@@ -141,31 +144,66 @@ class Verifier:
 
     def _begin(self, token: str, now: float) -> Identity | _Pending:
         raw = _jose.compact(token)
-        digest = hashlib.sha256(raw).digest()
+        digest = _sha256(raw).digest()
         hit = self._cache.get(digest)
         if hit is not None:
             identity = self._recheck(digest, hit, now)
             if identity is not None:
                 return identity
-        parsed = _jose.parse(raw)
-        provider, source = self._provider_for(parsed.claims)
-        if parsed.alg not in provider.algorithms:
+        head, payload, sig = raw.split(b".")
+        header = self._headers.get(head)
+        if header is None:  # an issuer signs every token with the same few headers: read each once
+            header = self._read_header(head)
+        claims = _jose.read_payload(payload)
+        signature = _jose.read_signature(sig)
+        provider, source = self._single or self._provider_for(claims)
+        if header.alg not in provider.algorithms:
             raise InvalidToken("alg_not_allowed", "token algorithm is not accepted")
-        return _Pending(parsed, provider, source, digest)
+        return _Pending(header, claims, raw[: len(head) + 1 + len(payload)], signature, provider, source, digest)
+
+    def _read_header(self, head: bytes) -> _jose.Header:
+        """Read a header segment and remember the verdict, good or bad: it depends on its bytes alone."""
+        try:
+            header = _jose.read_header(head)
+        except InvalidToken as exc:
+            if len(self._bad_headers) >= MAX_HEADERS:
+                self._bad_headers.clear()
+            self._bad_headers[head.decode("ascii")] = (exc.reason, exc.description)
+            raise
+        if len(self._headers) >= MAX_HEADERS:
+            self._headers.clear()
+        self._headers[head] = header
+        return header
+
+    def refusal(self, token: str) -> InvalidToken | None:
+        """The refusal that a token's shape alone decides, returned rather than raised.
+
+        Junk is the bulk of attack traffic and should cost next to nothing to refuse: a
+        token that is not three segments, or whose header segment was already found bad.
+        ``None`` means nothing is decided yet (``identify`` does every check anyway).
+        """
+        dots = token.count(".")
+        if dots != 2:
+            if dots == 4:
+                return InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
+            return InvalidToken("malformed_token", "a token has three segments")
+        known = self._bad_headers.get(token[: token.find(".")]) if self._bad_headers else None
+        return None if known is None else InvalidToken(*known)
 
     def _recheck(self, digest: bytes, hit: _Verified, now: float) -> Identity | None:
         """The cached claims if still good; ``None`` sends the token down the full path."""
-        keyset = hit.source.current(hit.key.kid)
+        identity, exp, nbf, iat, provider, source, key = hit
+        keyset = source.current(key.kid)
         if keyset is None:
             return None
         try:
-            if hit.key not in keyset:
+            if key not in keyset:
                 raise InvalidToken("unknown_key", "the token's key is no longer trusted")
-            _claims.check_times(hit.exp, hit.nbf, hit.iat, hit.provider.leeway, now)
+            _claims.check_times(exp, nbf, iat, provider.leeway, now)
         except InvalidToken:
             self._cache.pop(digest, None)
             raise
-        return hit.identity
+        return identity
 
     def _provider_for(self, claims: Mapping[str, Any]) -> tuple[Provider, KeySource]:
         if self._single is not None:
@@ -177,48 +215,45 @@ class Verifier:
         return found
 
     def _finish(self, step: _Pending, keyset: KeySet, now: float) -> Identity:
-        parsed, provider = step.parsed, step.provider
-        key = _check_signature(parsed, keyset)
-        exp, nbf, iat = _claims.check_claims(parsed.claims, provider, now)
-        identity = Identity(_claims.freeze(parsed.claims), *self._grant_paths)
-        self._run_claims_check(identity.claims)
-        self._remember(step.digest, _Verified(identity, exp, nbf, iat, provider, step.source, key))
+        key = _check_signature(step.header, step.signing_input, step.signature, keyset)
+        exp, nbf, iat = _claims.check_claims(step.claims, step.provider, now)
+        identity = Identity(step.claims, *self._grant_paths)
+        if self._claims_check is not None:
+            _run_claims_check(self._claims_check, identity.claims)
+        if self._cache_size:
+            self._remember(step.digest, (identity, exp, nbf, iat, step.provider, step.source, key))
         return identity
 
-    def _run_claims_check(self, claims: _claims.Claims) -> None:
-        if self._claims_check is None:
-            return
-        try:
-            verdict = self._claims_check(claims)
-        except InvalidToken:
-            raise
-        except Exception as exc:
-            log.exception("claims_check raised; token refused (reason=claims_check_error)")
-            raise InvalidToken("claims_rejected", "token claims were not accepted") from exc
-        if verdict is False:
-            raise InvalidToken("claims_rejected", "token claims were not accepted")
-
     def _remember(self, digest: bytes, entry: _Verified) -> None:
-        if not self._cache_size:
-            return
         with self._cache_lock:
             while len(self._cache) >= self._cache_size:
                 self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here
             self._cache[digest] = entry
 
 
-def _check_signature(parsed: _jose.ParsedToken, keyset: KeySet) -> VerificationKey:
-    kid = parsed.kid
-    candidates = keyset.candidates(kid, parsed.alg)
+def _check_signature(header: _jose.Header, signing_input: bytes, signature: bytes, keyset: KeySet) -> VerificationKey:
+    candidates, ambiguous = keyset.lookup(header.kid, header.alg)
     if not candidates:
         raise InvalidToken("unknown_key", "no trusted key matches the token's kid and alg")
-    if kid is not None and sum(1 for k in candidates if k.kid == kid) > 1:
+    if ambiguous:
         raise InvalidToken("ambiguous_key", "the token's kid names more than one key")
-    algorithm = _ALGORITHMS[parsed.alg]
+    algorithm = _ALGORITHMS[header.alg]
     for key in candidates[:MAX_KEY_TRIES]:
         try:
-            if algorithm.verify(parsed.signing_input, key.key, parsed.signature):
+            if algorithm.verify(signing_input, key.key, signature):
                 return key
         except (ValueError, TypeError):
             continue
     raise InvalidToken("bad_signature", "signature does not verify")
+
+
+def _run_claims_check(check: Callable[[_claims.Claims], object], claims: _claims.Claims) -> None:
+    try:
+        verdict = check(claims)
+    except InvalidToken:
+        raise
+    except Exception as exc:
+        log.exception("claims_check raised; token refused (reason=claims_check_error)")
+        raise InvalidToken("claims_rejected", "token claims were not accepted") from exc
+    if verdict is False:
+        raise InvalidToken("claims_rejected", "token claims were not accepted")

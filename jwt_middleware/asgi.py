@@ -19,11 +19,12 @@ from typing import Any
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 
 from ._gate import Gate
-from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY, Identity
+from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from ._responses import Challenge
 from ._settings import Settings, load_settings
 
 __all__ = ["JWTMiddleware"]
+_AUTHENTICATED = frozenset({"http", "websocket"})
 
 
 class JWTMiddleware:
@@ -35,6 +36,11 @@ class JWTMiddleware:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
         self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
+        self._public = self.gate.public_paths.matches if self.gate.public_paths else None
+        self._reads_cookies = self.gate.finder.cookie is not None
+        self._query_key = self.gate.finder.query_key
+        wanted = {b"authorization", b"cookie", b"origin", b"host"}
+        self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
@@ -42,59 +48,60 @@ class JWTMiddleware:
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket"):
+        if kind not in _AUTHENTICATED:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
-        gate = self.gate
-        if gate.public_paths.matches(s["path"]):
-            _attach(s, None)
+        if self._public is not None and self._public(s["path"]):
+            s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
+            s["user"] = ANONYMOUS
+            s["auth"] = ANONYMOUS_AUTH
             await self.app(scope, receive, send)
             return
-        authorization, cookies = [], []
+        authorization: list[str] = []
+        cookies: list[str] = []
         csrf = origin = host = None
+        wanted = self._wanted
         for name, value in s["headers"]:
+            if name not in wanted:
+                continue
             if name == b"authorization":
                 authorization.append(value.decode("latin-1"))
             elif name == b"cookie":
                 cookies.append(value.decode("latin-1"))
-            elif name == self._csrf_header:
-                csrf = value.decode("latin-1")
             elif name == b"origin":
                 origin = value
             elif name == b"host":
                 host = value
+            elif name == self._csrf_header:
+                csrf = value.decode("latin-1")
         query = ""
-        if gate.finder.query_key is not None:
+        if self._query_key is not None:
             query = s.get("query_string", b"").decode("latin-1")
-            if gate.finder.query_key in query:  # servers log path?query from this scope: drop the token
-                s["query_string"] = gate.finder.without_token(query).encode("latin-1")
+            if self._query_key in query:  # servers log path?query from this scope: drop the token
+                s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
         cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
-        outcome = await gate.authenticate_async(
-            authorization, cookies, query, s["path"], s.get("method", "GET"), csrf, cross_site
+        outcome = await self.gate.authenticate_async(
+            authorization, cookies if self._reads_cookies else (), query, s["path"], s.get("method", "GET"), csrf, cross_site
         )
-        if isinstance(outcome, Challenge):
+        if outcome is None:
+            s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
+            s["user"] = ANONYMOUS
+            s["auth"] = ANONYMOUS_AUTH
+        elif isinstance(outcome, Challenge):
             await (_deny_websocket if kind == "websocket" else _deny_http)(s, outcome, receive, send)
             return
-        _attach(s, outcome)
+        else:
+            s[CLAIMS_KEY] = outcome.claims
+            s[IDENTITY_KEY] = outcome
+            s["user"] = outcome.user
+            s["auth"] = outcome.auth
         await self.app(scope, receive, send)
 
 
 def _same_origin(origin: bytes, host: bytes | None) -> bool:
     """A browser's WebSocket ``Origin`` (``scheme://host[:port]``) names the host it connects to."""
     return host is not None and origin.partition(b"://")[2].lower() == host.lower()
-
-
-def _attach(scope: dict[str, Any], identity: Identity | None) -> None:
-    if identity is None:
-        scope[CLAIMS_KEY] = scope[IDENTITY_KEY] = None
-        scope["user"] = ANONYMOUS
-        scope["auth"] = ANONYMOUS_AUTH
-    else:
-        scope[CLAIMS_KEY] = identity.claims
-        scope[IDENTITY_KEY] = identity
-        scope["user"] = identity.user
-        scope["auth"] = identity.auth
 
 
 async def _deny_http(scope: dict[str, Any], challenge: Challenge, receive: Any, send: Any) -> None:

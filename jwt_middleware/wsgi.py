@@ -36,6 +36,9 @@ class JWTWSGIMiddleware:
         self.gate = Gate(load_settings(settings, **overrides))
         header = self.gate.csrf_header
         self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
+        self._public = self.gate.public_paths.matches if self.gate.public_paths else None
+        self._reads_cookies = self.gate.finder.cookie is not None or self._csrf_key is not None
+        self._query_key = self.gate.finder.query_key
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -45,16 +48,21 @@ class JWTWSGIMiddleware:
         return self.gate.verifier.health()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        gate = self.gate
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        if gate.public_paths.matches(path):
+        script = environ.get("SCRIPT_NAME")
+        path = environ.get("PATH_INFO", "")
+        if script:
+            path = script + path
+        if self._public is not None and self._public(path):
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
             return self.app(environ, start_response)
+        gate = self.gate
         authorization = environ.get("HTTP_AUTHORIZATION")
-        cookie = environ.get("HTTP_COOKIE")
-        query = environ.get("QUERY_STRING", "")
-        if gate.finder.query_key is not None and gate.finder.query_key in query:
-            environ["QUERY_STRING"] = gate.finder.without_token(query)  # the app never needs the token again
+        cookie = environ.get("HTTP_COOKIE") if self._reads_cookies else None
+        query = ""
+        if self._query_key is not None:
+            query = environ.get("QUERY_STRING", "")
+            if self._query_key in query:  # the app never needs the token again; logs must not see it
+                environ["QUERY_STRING"] = gate.finder.without_token(query)
         outcome = gate.authenticate(
             () if authorization is None else (authorization,),
             () if cookie is None else (cookie,),
@@ -63,16 +71,17 @@ class JWTWSGIMiddleware:
             environ.get("REQUEST_METHOD", "GET"),
             environ.get(self._csrf_key) if self._csrf_key else None,
         )
-        if isinstance(outcome, Challenge):
-            start_response(outcome.status_line, outcome.header_list())
-            return [outcome.body]
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
+        elif isinstance(outcome, Challenge):
+            start_response(outcome.status_line, outcome.header_list())
+            return [outcome.body]
         else:
             environ[CLAIMS_KEY] = outcome.claims
             environ[IDENTITY_KEY] = outcome
-            if outcome.subject is not None:
-                environ["REMOTE_USER"] = outcome.subject
+            subject = outcome.claims.get("sub")
+            if isinstance(subject, str):
+                environ["REMOTE_USER"] = subject
         return self.app(environ, start_response)
 
 
