@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 import warnings
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from jwt_middleware import JWTMiddleware, JWTWSGIMiddleware
 
-from .timing import async_batch, median_us, sync_batch
+from .timing import async_batch, interleaved, sync_batch
 
 SECRET = "benchmark-secret-benchmark-secret-0123456789"
 N_TOKENS = 2000
@@ -86,42 +87,71 @@ class Keys:
         return {"algorithms": [alg], "keys": [self.public[alg]], "exclude_paths": ["/health"], **extra}
 
 
-def measure(results: dict[str, float], name: str, run: Callable[[int], float]) -> None:
-    results[name] = median_us(run)
-    print(f"  {name:<52} {results[name]:9.2f} µs", flush=True)
+async def _pass_through_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The cheapest possible ASGI middleware: the floor under any real one."""
+    await bare_asgi(scope, receive, send)
+
+
+def _pass_through_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    return bare_wsgi(environ, start_response)
+
+
+def _junk(n: int) -> list[str]:
+    """Attack traffic that never repeats: random segments, random lengths, some without dots."""
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+    def segment() -> str:
+        return "".join(rng.choices(alphabet, k=rng.randint(4, 60)))
+
+    return [segment() if i % 3 == 0 else ".".join(segment() for _ in range(3)) for i in range(n)]
 
 
 def run(keys: Keys) -> dict[str, float]:
-    r: dict[str, float] = {}
+    """Every in-process case, sampled in turn (``interleaved``), so that ratios are fair."""
+    cases: dict[str, Callable[[int], float]] = {}
     tokens = {alg: keys.tokens(alg, N_TOKENS) for alg in ("HS256", "RS256", "ES256", "EdDSA")}
-    warm_scope = {alg: scope_for(t[0]) for alg, t in tokens.items()}
-    measure(r, "bare ASGI app", async_batch(lambda s: bare_asgi(s, _receive, _send), [scope_for(None)]))
-    measure(r, "bare WSGI app", sync_batch(lambda e: bare_wsgi(e, _start_response), [environ_for(None)]))
+    cases["bare ASGI app"] = async_batch(lambda s: bare_asgi(s, _receive, _send), [scope_for(None)])
+    cases["bare WSGI app"] = sync_batch(lambda e: bare_wsgi(e, _start_response), [environ_for(None)])
+    cases["empty pass-through ASGI middleware"] = async_batch(lambda s: _pass_through_asgi(s, _receive, _send), [scope_for(None)])
+    cases["empty pass-through WSGI middleware"] = sync_batch(
+        lambda e: _pass_through_wsgi(e, _start_response), [environ_for(None)]
+    )
     for alg, alg_tokens in tokens.items():
         # Cold: the tokens cycle in order through a cache that holds half of them, so every
         # request misses, verifies in full, and pays for the insert and an eviction too.
         cold_settings = keys.settings(alg, token_cache_size=N_TOKENS // 2)
         asgi, wsgi = JWTMiddleware(bare_asgi, settings=cold_settings), JWTWSGIMiddleware(bare_wsgi, settings=cold_settings)
         cold = [scope_for(t) for t in alg_tokens]
-        measure(r, f"ASGI {alg} cold (new token each time)", async_batch(lambda s, a=asgi: a(s, _receive, _send), cold))
-        measure(r, f"ASGI {alg} warm (same token)", async_batch(lambda s, a=asgi: a(s, _receive, _send), [warm_scope[alg]]))
+        cases[f"ASGI {alg} cold (new token each time)"] = async_batch(lambda s, a=asgi: a(s, _receive, _send), cold)
+        cases[f"ASGI {alg} warm (same token)"] = async_batch(lambda s, a=asgi: a(s, _receive, _send), [scope_for(alg_tokens[0])])
         cold_env = [environ_for(t) for t in alg_tokens]
-        measure(r, f"WSGI {alg} cold", sync_batch(lambda e, w=wsgi: w(e, _start_response), cold_env))
-        measure(r, f"WSGI {alg} warm", sync_batch(lambda e, w=wsgi: w(e, _start_response), [environ_for(alg_tokens[0])]))
+        cases[f"WSGI {alg} cold"] = sync_batch(lambda e, w=wsgi: w(e, _start_response), cold_env)
+        cases[f"WSGI {alg} warm"] = sync_batch(lambda e, w=wsgi: w(e, _start_response), [environ_for(alg_tokens[0])])
         key = keys.public[alg]
-        measure(r, f"raw jwt.decode {alg}", sync_batch(lambda t, k=key, a=alg: jwt.decode(t, k, algorithms=[a]), alg_tokens))
-    _primitives(r, keys, tokens)
+        cases[f"raw jwt.decode {alg}"] = sync_batch(lambda t, k=key, a=alg: jwt.decode(t, k, algorithms=[a]), alg_tokens)
+    cases.update(_primitives(keys, tokens))
     asgi = JWTMiddleware(bare_asgi, settings=keys.settings("RS256"))
-    measure(r, "ASGI excluded path", async_batch(lambda s: asgi(s, _receive, _send), [scope_for(None, "/health")]))
-    garbage = [scope_for(g) for g in ("garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x" * 300)]
-    measure(r, "ASGI garbage token refused", async_batch(lambda s: asgi(s, _receive, _send), garbage))
     wsgi = JWTWSGIMiddleware(bare_wsgi, settings=keys.settings("RS256"))
-    measure(r, "WSGI excluded path", sync_batch(lambda e: wsgi(e, _start_response), [environ_for(None, "/health")]))
-    measure(r, "WSGI garbage token refused", sync_batch(lambda e: wsgi(e, _start_response), [environ_for("a.b.c")]))
-    return r
+    garbage = ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x" * 300]
+    junk = _junk(N_TOKENS)
+    cases["ASGI excluded path"] = async_batch(lambda s: asgi(s, _receive, _send), [scope_for(None, "/health")])
+    cases["ASGI garbage token refused"] = async_batch(lambda s: asgi(s, _receive, _send), [scope_for(g) for g in garbage])
+    cases["ASGI junk refused, never the same twice"] = async_batch(
+        lambda s: asgi(s, _receive, _send), [scope_for(j) for j in junk]
+    )
+    cases["WSGI excluded path"] = sync_batch(lambda e: wsgi(e, _start_response), [environ_for(None, "/health")])
+    cases["WSGI garbage token refused"] = sync_batch(lambda e: wsgi(e, _start_response), [environ_for(g) for g in garbage])
+    cases["WSGI junk refused, never the same twice"] = sync_batch(
+        lambda e: wsgi(e, _start_response), [environ_for(j) for j in junk]
+    )
+    results = interleaved(cases)
+    for name, value in results.items():
+        print(f"  {name:<52} {value:9.2f} µs", flush=True)
+    return results
 
 
-def _primitives(r: dict[str, float], keys: Keys, tokens: dict[str, list[str]]) -> None:
+def _primitives(keys: Keys, tokens: dict[str, list[str]]) -> dict[str, Callable[[int], float]]:
     import hashlib
     import hmac
 
@@ -130,26 +160,28 @@ def _primitives(r: dict[str, float], keys: Keys, tokens: dict[str, list[str]]) -
     raw_sig = jwt.utils.base64url_decode(sig)
     public = keys.rsa.public_key()
     msg = signing_input.encode()
-    measure(
-        r,
-        "cryptography RSA verify alone (RS256)",
-        sync_batch(lambda _: public.verify(raw_sig, msg, padding.PKCS1v15(), hashes.SHA256()), [0]),
-    )
     secret = SECRET.encode()
-    measure(r, "one HMAC alone (HS256)", sync_batch(lambda m: hmac.new(secret, m, hashlib.sha256).digest(), [msg]))
+    return {
+        "cryptography RSA verify alone (RS256)": sync_batch(
+            lambda _: public.verify(raw_sig, msg, padding.PKCS1v15(), hashes.SHA256()), [0]
+        ),
+        "one HMAC alone (HS256)": sync_batch(lambda m: hmac.new(secret, m, hashlib.sha256).digest(), [msg]),
+    }
 
 
 def alternatives(keys: Keys) -> dict[str, float]:
     """What a user would otherwise pick, for the same RS256 token repeated."""
-    r: dict[str, float] = {}
     token = keys.tokens("RS256", 1)[0]
-    public = keys.rsa.public_key()
-    r.update(_starlette(token, public))
-    r.update(_flask(token, keys))
-    return r
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = {**_starlette(token, keys.rsa.public_key()), **_flask(token, keys)}
+        results = interleaved(cases, batch=200)
+    for name, value in results.items():
+        print(f"  {name:<52} {value:9.2f} µs", flush=True)
+    return results
 
 
-def _starlette(token: str, public: Any) -> dict[str, float]:
+def _starlette(token: str, public: Any) -> dict[str, Callable[[int], float]]:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.authentication import AuthenticationMiddleware
@@ -171,21 +203,17 @@ def _starlette(token: str, public: Any) -> dict[str, float]:
 
     bare = Starlette(routes=[Route("/api", anonymous)])
     scope = scope_for(token)
-    r: dict[str, float] = {}
-    for name, app in (
-        ("Starlette bare", bare),
-        ("Starlette + JWTMiddleware", ours),
-        ("Starlette + AuthenticationMiddleware(PyJWT)", theirs),
-    ):
-        measure(
-            r,
-            name,
-            async_batch(lambda s, a=app: a(dict(s, type="http", scheme="http", server=("x", 80)), _receive, _send), [scope]),
+    return {
+        name: async_batch(lambda s, a=app: a(dict(s, type="http", scheme="http", server=("x", 80)), _receive, _send), [scope])
+        for name, app in (
+            ("Starlette bare", bare),
+            ("Starlette + JWTMiddleware", ours),
+            ("Starlette + AuthenticationMiddleware(PyJWT)", theirs),
         )
-    return r
+    }
 
 
-def _flask(token: str, keys: Keys) -> dict[str, float]:
+def _flask(token: str, keys: Keys) -> dict[str, Callable[[int], float]]:
     import flask
     from flask_jwt_extended import JWTManager, get_jwt, jwt_required
 
@@ -227,9 +255,7 @@ def _flask(token: str, keys: Keys) -> dict[str, float]:
 
         return one
 
-    r: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        measure(r, "Flask + JWTWSGIMiddleware", sync_batch(call(ours.wsgi_app), [0]))
-        measure(r, "Flask + flask-jwt-extended", sync_batch(call(theirs.wsgi_app), [0]))
-    return r
+    return {
+        "Flask + JWTWSGIMiddleware": sync_batch(call(ours.wsgi_app), [0]),
+        "Flask + flask-jwt-extended": sync_batch(call(theirs.wsgi_app), [0]),
+    }

@@ -10,18 +10,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 
-def median_us(run_batch: Callable[[int], float], *, batch: int = 2000, repeat: int = 9) -> float:
-    """``run_batch(n)`` runs n calls and returns seconds; the median over batches, in µs per call."""
-    run_batch(max(batch // 10, 10))  # warm-up
-    gc.collect()
-    gc.disable()
-    try:
-        samples = [run_batch(batch) / batch * 1e6 for _ in range(repeat)]
-    finally:
-        gc.enable()
-    return statistics.median(samples)
-
-
 def interleaved(cases: dict[str, Callable[[int], float]], *, batch: int = 1000, repeat: int = 15) -> dict[str, float]:
     """Median µs per call for every case, their batches taken in turn.
 

@@ -53,6 +53,10 @@ class PathRules:
         return any(path == p or path.startswith(p + "/") for p in self._prefixes)
 
     @property
+    def exact(self) -> frozenset[str]:
+        return self._exact
+
+    @property
     def has_prefixes(self) -> bool:
         return bool(self._prefixes)
 

@@ -36,7 +36,9 @@ class JWTMiddleware:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
         self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
-        self._public = self.gate.public_paths.matches if self.gate.public_paths else None
+        public = self.gate.public_paths
+        self._public_exact = public.exact  # one set lookup decides the common public path
+        self._public_prefixes = public.matches if public.has_prefixes else None
         self._reads_cookies = self.gate.finder.cookie is not None
         self._query_key = self.gate.finder.query_key
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
@@ -52,7 +54,8 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
-        if self._public is not None and self._public(s["path"]):
+        path = s["path"]
+        if path in self._public_exact or (self._public_prefixes is not None and self._public_prefixes(path)):
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
             s["user"] = ANONYMOUS
             s["auth"] = ANONYMOUS_AUTH
@@ -82,7 +85,7 @@ class JWTMiddleware:
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
         cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
         outcome = await self.gate.authenticate_async(
-            authorization, cookies if self._reads_cookies else (), query, s["path"], s.get("method", "GET"), csrf, cross_site
+            authorization, cookies if self._reads_cookies else (), query, path, s.get("method", "GET"), csrf, cross_site
         )
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None

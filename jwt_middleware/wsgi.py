@@ -36,7 +36,9 @@ class JWTWSGIMiddleware:
         self.gate = Gate(load_settings(settings, **overrides))
         header = self.gate.csrf_header
         self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
-        self._public = self.gate.public_paths.matches if self.gate.public_paths else None
+        public = self.gate.public_paths
+        self._public_exact = public.exact  # one set lookup decides the common public path
+        self._public_prefixes = public.matches if public.has_prefixes else None
         self._reads_cookies = self.gate.finder.cookie is not None or self._csrf_key is not None
         self._query_key = self.gate.finder.query_key
         hook = self.gate.settings.revocation
@@ -52,7 +54,7 @@ class JWTWSGIMiddleware:
         path = environ.get("PATH_INFO", "")
         if script:
             path = script + path
-        if self._public is not None and self._public(path):
+        if path in self._public_exact or (self._public_prefixes is not None and self._public_prefixes(path)):
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
             return self.app(environ, start_response)
         gate = self.gate
