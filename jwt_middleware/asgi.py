@@ -13,10 +13,10 @@ before ``websocket.accept``, with the HTTP denial response when the server offer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from asgiref.typing import Scope
 
 from ._gate import Gate
 from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
@@ -26,12 +26,23 @@ from ._settings import Settings, load_settings
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})
 
+# Both spellings of an ASGI app type-check against ours: Starlette's and FastAPI's
+# (``MutableMapping`` scopes, as ``add_middleware`` and ``Middleware`` expect) and
+# asgiref's (``TypedDict`` scopes).
+AnyScope = MutableMapping[str, Any] | Scope
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+
 
 class JWTMiddleware:
     """Wrap an ASGI app. ``settings`` is a mapping or a ``Settings``; keyword arguments override it."""
 
     def __init__(
-        self, app: ASGI3Application | Any, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any
+        self,
+        app: Callable[[Any, Any, Any], Awaitable[None]],
+        /,
+        settings: Settings | Mapping[str, Any] | None = None,
+        **overrides: Any,
     ) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
@@ -48,7 +59,7 @@ class JWTMiddleware:
         """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
         return self.gate.verifier.health()
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: AnyScope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in _AUTHENTICATED:
             await self.app(scope, receive, send)

@@ -31,7 +31,7 @@ __all__ = ["JWTWSGIMiddleware", "require_scopes"]
 class JWTWSGIMiddleware:
     """Wrap a WSGI app. ``settings`` is a mapping or a ``Settings``; keyword arguments override it."""
 
-    def __init__(self, app: WSGIApplication, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
+    def __init__(self, app: WSGIApplication, /, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
         header = self.gate.csrf_header
