@@ -122,19 +122,33 @@ def check_header(header: Mapping[str, Any]) -> None:
         raise _malformed("typ must be a string")
 
 
-def compact(token: str) -> bytes:
-    """The token's bytes, if it has the shape of a compact JWS: three base64url segments."""
+def ascii_bytes(token: str) -> bytes:
+    """The token's bytes; a token that is not ASCII is refused for its shape first, as ``compact`` does."""
+    try:
+        return token.encode("ascii")
+    except UnicodeEncodeError:
+        pass
     dots = token.count(".")
+    if dots != 2:
+        check_shape(b"." * dots)
+    raise _malformed("bad characters in token")
+
+
+def check_shape(raw: bytes) -> None:
+    """Three base64url segments, or raise: the shape of a compact JWS."""
+    dots = raw.count(b".")
     if dots != 2:
         if dots == 4:
             raise InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
         raise _malformed("a token has three segments")
-    try:
-        raw = token.encode("ascii")
-    except UnicodeEncodeError:
-        raise _malformed("bad characters in token") from None
     if raw.translate(None, _B64URL_DOT):
         raise _malformed("bad characters in token")
+
+
+def compact(token: str) -> bytes:
+    """The token's bytes, if it has the shape of a compact JWS: three base64url segments."""
+    raw = ascii_bytes(token)
+    check_shape(raw)
     return raw
 
 

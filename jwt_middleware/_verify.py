@@ -143,13 +143,16 @@ class Verifier:
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
     def _begin(self, token: str, now: float) -> Identity | _Pending:
-        raw = _jose.compact(token)
-        digest = _sha256(raw).digest()
-        hit = self._cache.get(digest)
-        if hit is not None:
-            identity = self._recheck(digest, hit, now)
-            if identity is not None:
-                return identity
+        raw = _jose.ascii_bytes(token)
+        digest = b""
+        if self._cache_size:  # a token in the cache passed every check below when it went in
+            digest = _sha256(raw).digest()
+            hit = self._cache.get(digest)
+            if hit is not None:
+                identity = self._recheck(digest, hit, now)
+                if identity is not None:
+                    return identity
+        _jose.check_shape(raw)
         head, payload, sig = raw.split(b".")
         header = self._headers.get(head)
         if header is None:  # an issuer signs every token with the same few headers: read each once

@@ -72,31 +72,18 @@ class JWTMiddleware:
             s["auth"] = ANONYMOUS_AUTH
             await self.app(scope, receive, send)
             return
-        authorization: list[str] = []
-        cookies: list[str] = []
-        csrf = origin = host = None
-        wanted = self._wanted
-        for name, value in s["headers"]:
-            if name not in wanted:
-                continue
-            if name == b"authorization":
-                authorization.append(value.decode("latin-1"))
-            elif name == b"cookie":
-                cookies.append(value.decode("latin-1"))
-            elif name == b"origin":
-                origin = value
-            elif name == b"host":
-                host = value
-            elif name == self._csrf_header:
-                csrf = value.decode("latin-1")
+        if self._reads_cookies:
+            authorization, cookies, csrf, cross_site = self._read_headers(kind, s["headers"])
+        else:  # only the Authorization header matters: one pass, no branches
+            authorization = [value.decode("latin-1") for name, value in s["headers"] if name == b"authorization"]
+            cookies, csrf, cross_site = [], None, False
         query = ""
         if self._query_key is not None:
             query = s.get("query_string", b"").decode("latin-1")
             if self._query_key in query:  # servers log path?query from this scope: drop the token
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
-        cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
         outcome = await self.gate.authenticate_async(
-            authorization, cookies if self._reads_cookies else (), query, path, s.get("method", "GET"), csrf, cross_site
+            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site
         )
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
@@ -111,6 +98,29 @@ class JWTMiddleware:
             s["user"] = outcome.user
             s["auth"] = outcome.auth
         await self.app(scope, receive, send)
+
+    def _read_headers(self, kind: str, headers: Any) -> tuple[list[str], list[str], str | None, bool]:
+        """Cookie mode: the Authorization and Cookie values, the CSRF header, and whether a
+        WebSocket handshake comes from another origin."""
+        authorization: list[str] = []
+        cookies: list[str] = []
+        csrf = origin = host = None
+        wanted = self._wanted
+        for name, value in headers:
+            if name not in wanted:
+                continue
+            if name == b"authorization":
+                authorization.append(value.decode("latin-1"))
+            elif name == b"cookie":
+                cookies.append(value.decode("latin-1"))
+            elif name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
+            elif name == self._csrf_header:
+                csrf = value.decode("latin-1")
+        cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
+        return authorization, cookies, csrf, cross_site
 
 
 def _same_origin(origin: bytes, host: bytes | None) -> bool:

@@ -69,8 +69,8 @@ def test_a_good_header_is_never_taken_for_a_bad_one() -> None:
     assert v.verify(good)["sub"] == "alice"
 
 
-@given(st.text(max_size=80))
-@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.text(alphabet="eyJab.é_-=", max_size=30)))
+@settings(max_examples=500, deadline=None)
 def test_a_quick_refusal_never_refuses_what_the_full_path_would_not(text: str) -> None:
     v = Verifier(load_settings(HS))
     quick = v.refusal(text)
@@ -141,3 +141,19 @@ def test_a_token_whose_header_segment_is_not_ascii_is_refused_plainly() -> None:
     v = Verifier(load_settings(HS))
     token = "é" + b64(b'{"alg":"HS256"}') + "." + b64(b"{}") + ".sig"
     assert reason_of(v, token) == "malformed_token"
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("é.b.c.d.e", "unsupported_token"),
+        ("é.b", "malformed_token"),
+        ("é.b.c", "malformed_token"),
+        ("a.b.c.d.é", "unsupported_token"),
+    ],
+)
+def test_a_token_that_is_not_ascii_is_named_by_its_shape_first(token: str, reason: str) -> None:
+    v = Verifier(load_settings(HS))
+    quick = v.refusal(token)
+    assert reason_of(v, token) == reason
+    assert quick is None or quick.reason == reason
