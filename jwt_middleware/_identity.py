@@ -80,7 +80,8 @@ class JWTAuth:
 
     def _grants(self) -> None:
         identity = self._identity
-        assert identity is not None
+        if identity is None:  # another thread got here first; it set both
+            return
         roles = identity.roles
         self._roles = roles
         self._scopes = ClaimList(dict.fromkeys(["authenticated", *identity.scopes, *roles]))

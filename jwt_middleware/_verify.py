@@ -63,8 +63,8 @@ class Verifier:
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
-        self._headers: dict[bytes, _jose.Header] = {}
-        self._bad_headers: dict[str, tuple[str, str]] = {}
+        self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
+        self._bad_headers: dict[str, tuple[str, str]] = {}  # header segment (as refusal() sees it) -> reason
         self._claims_check = settings.claims_check
         self._grant_paths = (settings.scope_claims, settings.role_claims)
         self._revocation = settings.revocation
