@@ -343,3 +343,28 @@ def test_claims_are_read_only_and_shared_safely(make: Any) -> None:
 
 def test_secret_given_as_bytes(make: Any) -> None:
     assert make({"algorithms": ["HS256"], "secret": SECRET.encode()}).request(headers=bearer(mint())).status == 200
+
+
+def test_a_mounted_wsgi_app_matches_exclude_paths_against_script_name_and_path_info() -> None:
+    """Under a dispatcher the app sees SCRIPT_NAME=/api: public paths are written as the client sees them."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+
+    from jwt_middleware import JWTWSGIMiddleware, get_claims
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"claims" if get_claims(environ) else b"anonymous"]
+
+    def root(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b""]
+
+    guarded = JWTWSGIMiddleware(app, algorithms=["HS256"], secret=SECRET, exclude_paths=["/api/health", "/api/docs/*"])
+    client = Client(DispatcherMiddleware(root, {"/api": guarded}))
+    assert (client.get("/api/health").status_code, client.get("/api/health").data) == (200, b"anonymous")
+    assert client.get("/api/docs/intro").status_code == 200
+    assert client.get("/api/data").status_code == 401
+    assert client.get("/api/data", headers={"Authorization": f"Bearer {mint()}"}).data == b"claims"
+    direct = Client(JWTWSGIMiddleware(app, algorithms=["HS256"], secret=SECRET, exclude_paths=["/api/health"]))
+    assert direct.get("/health").status_code == 401  # not mounted: /health is not /api/health
