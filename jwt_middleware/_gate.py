@@ -37,7 +37,8 @@ class Gate:
 
     def _token(
         self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None, cross_site: bool
-    ) -> str | None:
+    ) -> str | Challenge | None:
+        """The token to verify, ``None`` when there is none, or the refusal its shape alone decides."""
         token, where = self.finder.find(authorization, cookies, query)
         if token is None and not self._optional:
             raise MissingToken()
@@ -46,7 +47,10 @@ class Gate:
                 raise InvalidRequest("csrf_failed", "cross-site WebSocket with a cookie token")
             if method not in _SAFE_METHODS:
                 self._check_csrf(cookies, csrf)
-        return token
+        if token is None:
+            return None
+        junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
+        return token if junk is None else self.refuse(junk)
 
     def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
         """A cookie rides along on cross-site requests; a custom header cannot (without CORS)."""
@@ -70,14 +74,10 @@ class Gate:
     ) -> Outcome:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
         try:
-            token = self._token(authorization, cookies, query, method, csrf, cross_site=False)
-            if token is None:
-                identity = None
-            else:
-                junk = self.verifier.refusal(token)
-                if junk is not None:
-                    return self.refuse(junk)
-                identity = self.verifier.identify(token)
+            found = self._token(authorization, cookies, query, method, csrf, cross_site=False)
+            if isinstance(found, Challenge):
+                return found
+            identity = None if found is None else self.verifier.identify(found)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)
@@ -94,14 +94,10 @@ class Gate:
     ) -> Outcome:
         """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
         try:
-            token = self._token(authorization, cookies, query, method, csrf, cross_site)
-            if token is None:
-                identity = None
-            else:
-                junk = self.verifier.refusal(token)
-                if junk is not None:
-                    return self.refuse(junk)
-                identity = await self.verifier.identify_async(token)
+            found = self._token(authorization, cookies, query, method, csrf, cross_site)
+            if isinstance(found, Challenge):
+                return found
+            identity = None if found is None else await self.verifier.identify_async(found)
             return self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc)

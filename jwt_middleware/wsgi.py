@@ -39,7 +39,7 @@ class JWTWSGIMiddleware:
         public = self.gate.public_paths
         self._public_exact = public.exact  # one set lookup decides the common public path
         self._public_prefixes = public.matches if public.has_prefixes else None
-        self._reads_cookies = self.gate.finder.cookie is not None or self._csrf_key is not None
+        self._reads_cookies = self.gate.finder.cookie is not None  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.finder.query_key
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
@@ -81,8 +81,8 @@ class JWTWSGIMiddleware:
         else:
             environ[CLAIMS_KEY] = outcome.claims
             environ[IDENTITY_KEY] = outcome
-            subject = outcome.claims.get("sub")
-            if isinstance(subject, str):
+            subject = outcome.subject
+            if subject is not None:
                 environ["REMOTE_USER"] = subject
         return self.app(environ, start_response)
 
