@@ -90,6 +90,29 @@ def test_bad_tokens_get_invalid_token(make: Any, factory: Any, reason: str, capl
     assert token not in r.body.decode() and token not in r.challenge and token not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("abc", "malformed_token"),
+        ("a.b.c.d.e", "unsupported_token"),
+        ("a.b.c", "malformed_token"),
+        (raw({"alg": "none"}, claims()), "alg_none"),
+        (raw({"alg": "HS256", "jku": "https://evil.example/k"}, claims()), "header_not_allowed"),
+    ],
+)
+def test_junk_refused_the_quick_way_answers_as_the_first_time(
+    make: Any, token: str, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second request meets the remembered header verdict; the answer must not change."""
+    caplog.set_level("INFO", logger="jwt_middleware")
+    h = make()
+    first, second = h.request(headers=bearer(token)), h.request(headers=bearer(token))
+    assert (first.status, first.called) == (second.status, second.called) == (401, False)
+    assert (first.challenge, first.body) == (second.challenge, second.body)
+    assert caplog.text.count(f"reason={reason}") == 2
+    assert h.request(headers=bearer(mint())).status == 200  # a good token still passes beside them
+
+
 MALFORMED_REQUESTS = [
     pytest.param([("Authorization", "Bearer")], id="empty-credential"),
     pytest.param([("Authorization", "Bearer   ")], id="blank-credential"),
