@@ -36,8 +36,8 @@ from jwt_middleware import (
     TokenService,
     get_claims,
 )
-from jwt_middleware.cookies import access_cookie, clear_cookie, csrf_cookie, new_csrf_token, refresh_cookie
-from jwt_middleware.publish import jwks_asgi_app
+from jwt_middleware.issuing.cookies import access_cookie, clear_cookie, csrf_cookie, new_csrf_token, refresh_cookie
+from jwt_middleware.issuing.publish import jwks_asgi_app
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -72,7 +72,7 @@ def _stores() -> tuple[Any, Any]:
     url = os.environ.get("REDIS_URL")
     if not url:
         return MemoryRefreshStore(), MemoryRevocationStore()
-    from jwt_middleware.redis_store import RedisRefreshStore, RedisRevocationStore
+    from jwt_middleware.stores.redis import RedisRefreshStore, RedisRevocationStore
 
     return RedisRefreshStore(url), RedisRevocationStore(url)
 

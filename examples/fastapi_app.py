@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from jwt_middleware import JWTMiddleware
-from jwt_middleware.fastapi import Claims, Requires
+from jwt_middleware.integrations.fastapi import Claims, Requires
 
 
 def build_app(settings: Mapping[str, Any]) -> FastAPI:

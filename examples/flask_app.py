@@ -12,7 +12,7 @@ from typing import Any
 import flask
 
 from jwt_middleware import JWTWSGIMiddleware, get_claims
-from jwt_middleware.flask import require
+from jwt_middleware.integrations.flask import require
 
 
 def build_app(settings: Mapping[str, Any]) -> flask.Flask:

@@ -39,7 +39,7 @@ async def add_note(request: Request) -> JSONResponse:
 def build_app(revocation: Any = None) -> Starlette:
     """The service; ``revocation`` defaults to a Redis store when REDIS_URL is set."""
     if revocation is None and os.environ.get("REDIS_URL"):
-        from jwt_middleware.redis_store import RedisRevocationStore
+        from jwt_middleware.stores.redis import RedisRevocationStore
 
         revocation = RedisRevocationStore(os.environ["REDIS_URL"])
     settings: dict[str, Any] = {

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from jwt_middleware import JWTMiddleware, get_claims, revoke_token
-from jwt_middleware.redis_store import RedisRevocationStore
+from jwt_middleware.stores.redis import RedisRevocationStore
 
 store = RedisRevocationStore(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 

@@ -5,8 +5,10 @@ from jwt_middleware import JWTMiddleware, JWTWSGIMiddleware, get_claims, ConfigE
 
 from __future__ import annotations
 
-from ._claims import Claims
-from ._errors import (
+from .asgi import JWTMiddleware
+from .config.settings import Provider, Settings, load_settings
+from .core.claims import Claims
+from .core.errors import (
     AuthError,
     ConfigError,
     InsufficientScope,
@@ -18,15 +20,14 @@ from ._errors import (
     RevocationUnavailable,
     Unavailable,
 )
-from ._identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
-from ._issuer import TokenIssuer
-from ._refresh import MemoryRefreshStore, RefreshRejected, RefreshStore, TokenPair, TokenService
-from ._responses import Challenge
-from ._revocation import MemoryRevocationStore, RevocationStore, revoke_token
-from ._settings import Provider, Settings, load_settings
-from ._signing import KeyRing, SigningKey, thumbprint
-from ._verify import Verifier
-from .asgi import JWTMiddleware
+from .core.identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
+from .core.revocation import RevocationStore, revoke_token
+from .gate.responses import Challenge
+from .gate.verifier import Verifier
+from .issuing.issuer import TokenIssuer
+from .issuing.refresh import RefreshRejected, RefreshStore, TokenPair, TokenService
+from .issuing.signing import KeyRing, SigningKey, thumbprint
+from .stores.memory import MemoryRefreshStore, MemoryRevocationStore
 from .wsgi import JWTWSGIMiddleware
 
 __version__ = "0.1.0"

@@ -18,10 +18,10 @@ from typing import Any
 
 from asgiref.typing import Scope
 
-from ._gate import Gate
-from ._identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
-from ._responses import Challenge
-from ._settings import Settings, load_settings
+from .config.settings import Settings, load_settings
+from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
+from .gate.gate import Gate
+from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})

@@ -16,13 +16,13 @@ from typing import Any
 
 import jwt
 
-from . import _jose
-from ._errors import AuthError, ConfigError, Unavailable
-from ._issuer import TokenIssuer
-from ._keys import load_pem
-from ._settings import load_settings
-from ._signing import SigningKey, thumbprint
-from ._verify import Verifier
+from .config.settings import load_settings
+from .core import jose as _jose
+from .core.errors import AuthError, ConfigError, Unavailable
+from .core.keys import load_pem
+from .gate.verifier import Verifier
+from .issuing.issuer import TokenIssuer
+from .issuing.signing import SigningKey, thumbprint
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 

@@ -14,13 +14,13 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._authz import demand
-from ._errors import AuthError, ConfigError
-from ._gate import Gate
-from ._identity import CLAIMS_KEY, IDENTITY_KEY
-from ._responses import Challenge, challenge_for
-from ._revocation import RevocationStore
-from ._settings import Settings, load_settings
+from .config.settings import Settings, load_settings
+from .core.errors import AuthError, ConfigError
+from .core.grants import demand
+from .core.identity import CLAIMS_KEY, IDENTITY_KEY
+from .core.revocation import RevocationStore
+from .gate.gate import Gate
+from .gate.responses import Challenge, challenge_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -8,7 +8,7 @@ import pytest
 from tokens import SECRET, claims, hs_signed, mint
 
 from jwt_middleware import ConfigError, JWTMiddleware, get_roles, get_scopes, load_settings
-from jwt_middleware.fastapi import Claims, Requires
+from jwt_middleware.integrations.fastapi import Claims, Requires
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 
@@ -168,7 +168,7 @@ def test_flask_require_decorator() -> None:
     import flask
 
     from jwt_middleware import JWTWSGIMiddleware
-    from jwt_middleware.flask import require
+    from jwt_middleware.integrations.flask import require
 
     app = flask.Flask(__name__)
 

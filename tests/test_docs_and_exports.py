@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import jwt_middleware
-from jwt_middleware._settings import SETTING_NAMES
+from jwt_middleware.config.settings import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 

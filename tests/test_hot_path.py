@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from tokens import SECRET, b64, claims, hs_signed, mint, raw, rsa_pair
 
 from jwt_middleware import Identity, InvalidToken, Verifier, load_settings
-from jwt_middleware._claims import ClaimList
-from jwt_middleware._keys import KeySet, from_key_object
-from jwt_middleware._verify import MAX_HEADERS
+from jwt_middleware.core.claims import ClaimList
+from jwt_middleware.core.keys import KeySet, from_key_object
+from jwt_middleware.gate.verifier import MAX_HEADERS
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 

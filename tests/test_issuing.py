@@ -23,9 +23,9 @@ from jwt_middleware import (
     load_settings,
     thumbprint,
 )
-from jwt_middleware.cookies import access_cookie, clear_cookie, csrf_cookie, new_csrf_token, refresh_cookie
-from jwt_middleware.publish import jwks_asgi_app, jwks_wsgi_app
-from jwt_middleware.redis_store import RedisRefreshStore, RedisRevocationStore
+from jwt_middleware.issuing.cookies import access_cookie, clear_cookie, csrf_cookie, new_csrf_token, refresh_cookie
+from jwt_middleware.issuing.publish import jwks_asgi_app, jwks_wsgi_app
+from jwt_middleware.stores.redis import RedisRefreshStore, RedisRevocationStore
 
 
 def test_rfc_7638_thumbprint_example() -> None:

@@ -11,7 +11,7 @@ import pytest
 from tokens import SECRET, claims, mint
 
 from jwt_middleware import ConfigError, JWTWSGIMiddleware, MemoryRevocationStore, load_settings, revoke_token
-from jwt_middleware.redis_store import RedisRevocationStore
+from jwt_middleware.stores.redis import RedisRevocationStore
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 
@@ -152,7 +152,7 @@ def test_redis_entries_expire_with_the_token(redis_server: Any) -> None:
     store.revoke_subject("bob")
     assert (
         0
-        < client.ttl(store.prefix + "sub:" + __import__("jwt_middleware._revocation", fromlist=["digest"]).digest("bob"))
+        < client.ttl(store.prefix + "sub:" + __import__("jwt_middleware.core.revocation", fromlist=["digest"]).digest("bob"))
         <= 86400
     )
 

@@ -9,7 +9,7 @@ import pytest
 from tokens import SECRET, claims, mint
 
 from jwt_middleware import InvalidToken, Verifier, load_settings
-from jwt_middleware import _verify as verify_module
+from jwt_middleware.gate import verifier as verify_module
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ._errors import ConfigError
+from ..core.errors import ConfigError
 
 _DIRTY = re.compile(r"//|/\.\.?(?:/|$)|%|\\")
 

@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from . import _keys
-from . import _validate as check
-from ._authz import Rule, compile_rules
-from ._errors import ConfigError
-from ._routes import PathRules
+from ..core import keys as _keys
+from ..core.errors import ConfigError
+from . import validate as check
+from .paths import PathRules
+from .rules import Rule, compile_rules
 
 _PROVIDER_INHERITS = (
     "algorithms", "audience", "leeway", "required_claims", "jwks_cache_seconds",

@@ -8,15 +8,25 @@ us to "never accept what PyJWT rejects"; the type rules are stricter than PyJWT'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
-from ._errors import InvalidToken
-
-if TYPE_CHECKING:
-    from ._settings import Provider
+from .errors import InvalidToken
 
 MAX_TIME = 2**53
 _STRING_CLAIMS = ("iss", "sub", "jti")
+
+
+class ClaimPolicy(Protocol):
+    """What ``check_claims`` reads of a provider (``Settings`` builds a ``Provider`` that has it)."""
+
+    @property
+    def required_claims(self) -> tuple[str, ...]: ...
+    @property
+    def leeway(self) -> float: ...
+    @property
+    def issuers(self) -> tuple[str, ...] | None: ...
+    @property
+    def audience(self) -> tuple[str, ...] | None: ...
 
 
 class Claims(dict[str, Any]):
@@ -86,7 +96,7 @@ def check_times(exp: float | None, nbf: float | None, iat: float | None, leeway:
         raise InvalidToken("issued_in_future", "token was issued in the future")
 
 
-def check_claims(claims: Mapping[str, Any], provider: Provider, now: float) -> tuple[float | None, float | None, float | None]:
+def check_claims(claims: Mapping[str, Any], provider: ClaimPolicy, now: float) -> tuple[float | None, float | None, float | None]:
     """Check everything once; return ``(exp, nbf, iat)`` for the per-request re-check.
 
     One pass with few calls: this runs for every token not yet in the cache.

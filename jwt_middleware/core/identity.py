@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._authz import grants
-from ._claims import ClaimList, Claims
+from .claims import ClaimList, Claims
+from .grants import grants
 
 CLAIMS_KEY = "jwt_middleware.claims"
 IDENTITY_KEY = "jwt_middleware.identity"

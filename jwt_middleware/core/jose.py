@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ._claims import Claims, freeze
-from ._errors import InvalidToken
+from .claims import Claims, freeze
+from .errors import InvalidToken
 
 _B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL_DOT = _B64URL + b"."

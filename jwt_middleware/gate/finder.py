@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import unquote_plus
 
-from ._errors import InvalidRequest, InvalidToken
-from ._settings import Settings
+from ..config.settings import Settings
+from ..core.errors import InvalidRequest, InvalidToken
 
 _B64TOKEN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 _COOKIE_SPLIT = re.compile(r"[;,]")

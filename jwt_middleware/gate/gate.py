@@ -6,13 +6,13 @@ import hmac
 import logging
 from collections.abc import Sequence
 
-from ._errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
-from ._identity import Identity
-from ._jwks import remote_or_static
-from ._responses import Challenge, challenge_for
-from ._settings import Settings
-from ._sources import TokenFinder
-from ._verify import KeySourceFactory, Verifier
+from ..config.settings import Settings
+from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
+from ..core.identity import Identity
+from ..keysets.remote import remote_or_static
+from .finder import TokenFinder
+from .responses import Challenge, challenge_for
+from .verifier import KeySourceFactory, Verifier
 
 log = logging.getLogger("jwt_middleware")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

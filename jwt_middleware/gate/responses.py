@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
-from ._errors import AuthError, InsufficientScope, Unavailable
+from ..core.errors import AuthError, InsufficientScope, Unavailable
 
 __all__ = ["Challenge", "challenge_for"]
 

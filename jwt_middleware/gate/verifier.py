@@ -18,13 +18,14 @@ from typing import Any, NamedTuple
 
 from jwt.algorithms import Algorithm, get_default_algorithms
 
-from . import _claims, _jose
-from ._errors import InvalidToken, RevocationUnavailable
-from ._identity import Identity
-from ._jwks import remote_or_static
-from ._keys import KeySet, KeySource, VerificationKey
-from ._revocation import RevocationStore
-from ._settings import Provider, Settings
+from ..config.settings import Provider, Settings
+from ..core import claims as _claims
+from ..core import jose as _jose
+from ..core.errors import InvalidToken, RevocationUnavailable
+from ..core.identity import Identity
+from ..core.keys import KeySet, KeySource, VerificationKey
+from ..core.revocation import RevocationStore
+from ..keysets.remote import remote_or_static
 
 log = logging.getLogger("jwt_middleware")
 MAX_KEY_TRIES = 8

@@ -1,7 +1,7 @@
 """FastAPI dependencies that read what ``JWTMiddleware`` attached.
 
     from fastapi import Depends
-    from jwt_middleware.fastapi import Claims, Requires
+    from jwt_middleware.integrations.fastapi import Claims, Requires
 
     @app.get("/me")
     def me(claims: Claims): return {"sub": claims["sub"]}
@@ -21,10 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from ._authz import demand
-from ._errors import AuthError, MissingToken
-from ._identity import IDENTITY_KEY, Identity
-from ._responses import challenge_for
+from ..core.errors import AuthError, MissingToken
+from ..core.grants import demand
+from ..core.identity import IDENTITY_KEY, Identity
+from ..gate.responses import challenge_for
 
 __all__ = ["Claims", "Requires", "current_claims"]
 

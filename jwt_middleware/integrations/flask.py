@@ -1,6 +1,6 @@
 """Flask view decorator that reads what ``JWTWSGIMiddleware`` attached.
 
-    from jwt_middleware.flask import require
+    from jwt_middleware.integrations.flask import require
 
     @app.post("/admin/users")
     @require("users:write")                       # all of these scopes
@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import flask
 
-from ._authz import demand
-from ._errors import AuthError
-from ._identity import IDENTITY_KEY
-from ._responses import challenge_for
+from ..core.errors import AuthError
+from ..core.grants import demand
+from ..core.identity import IDENTITY_KEY
+from ..gate.responses import challenge_for
 
 __all__ = ["require"]
 

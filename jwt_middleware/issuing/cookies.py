@@ -1,6 +1,6 @@
 """Set-Cookie values for access, refresh and CSRF cookies, with safe defaults.
 
-    from jwt_middleware.cookies import access_cookie, refresh_cookie, csrf_cookie, clear_cookie
+    from jwt_middleware.issuing.cookies import access_cookie, refresh_cookie, csrf_cookie, clear_cookie
 
     headers = [("Set-Cookie", access_cookie(pair.access_token)),
                ("Set-Cookie", refresh_cookie(pair.refresh_token, path="/auth")),

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ._signing import KeyRing, SigningKey
+from .signing import KeyRing, SigningKey
 
 _RESERVED = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti"})
 

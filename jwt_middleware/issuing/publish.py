@@ -1,6 +1,6 @@
 """Publish a key ring as a JWKS (and, optionally, an OpenID discovery document).
 
-    from jwt_middleware.publish import jwks_asgi_app, jwks_wsgi_app
+    from jwt_middleware.issuing.publish import jwks_asgi_app, jwks_wsgi_app
 
     keys_app = jwks_asgi_app(ring, issuer="https://auth.example.com")
     # serves /.well-known/jwks.json and /.well-known/openid-configuration
@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._signing import KeyRing
+from .signing import KeyRing
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -11,15 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from ._issuer import TokenIssuer
-from ._revocation import RevocationStore
+from ..core.revocation import RevocationStore
+from .issuer import TokenIssuer
 
 
 class RefreshRejected(Exception):
@@ -46,66 +45,6 @@ class RefreshStore(Protocol):
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass
-class _Family:
-    current: str
-    data: dict[str, Any]
-    access_jti: str
-    expires_at: float
-    revoked: bool = False
-    hashes: set[str] = field(default_factory=set)
-
-
-class MemoryRefreshStore:
-    """Refresh-token families for one process."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, _Family] = {}
-        self._by_hash: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
-        with self._lock:
-            self._sweep()
-            self._families[family] = _Family(token_hash, dict(data), access_jti, expires_at, hashes={token_hash})
-            self._by_hash[token_hash] = family
-
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
-        with self._lock:
-            fam = self._find(token_hash)
-            if fam is None:
-                return Rotation("invalid", {}, None)
-            if fam.revoked:
-                return Rotation("revoked", fam.data, fam.access_jti)
-            if fam.current != token_hash:
-                fam.revoked = True
-                return Rotation("reused", fam.data, fam.access_jti)
-            previous = fam.access_jti
-            fam.current, fam.access_jti = new_hash, access_jti
-            fam.hashes.add(new_hash)
-            self._by_hash[new_hash] = self._by_hash[token_hash]
-            return Rotation("ok", fam.data, previous)
-
-    def revoke(self, token_hash: str) -> Rotation:
-        with self._lock:
-            fam = self._find(token_hash)
-            if fam is None:
-                return Rotation("invalid", {}, None)
-            fam.revoked = True
-            return Rotation("ok", fam.data, fam.access_jti)
-
-    def _find(self, token_hash: str) -> _Family | None:
-        name = self._by_hash.get(token_hash)
-        fam = self._families.get(name) if name is not None else None
-        return fam if fam is not None and fam.expires_at > time.time() else None
-
-    def _sweep(self) -> None:
-        now = time.time()
-        for name in [n for n, f in self._families.items() if f.expires_at <= now]:
-            for h in self._families.pop(name).hashes:
-                self._by_hash.pop(h, None)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One bounded HTTP GET for key sets and discovery documents.
 
 No redirects, no credentials, a total deadline and a size cap. Runs in a worker thread
-(see ``_jwks``), so it may block; the event loop never waits on it.
+(see ``keysets.remote``), so it may block; the event loop never waits on it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._validate import is_loopback
+from ..config.validate import is_loopback
 
 USER_AGENT = "jwt_middleware (+https://pypi.org/project/bearer-jwt-middleware/)"
 

@@ -2,7 +2,7 @@
 
 ``CachePolicy`` decides, from an immutable ``CacheState`` and the time it is given, whether
 a request may use the cached keys, must wait for a fetch, or must fail (503); and what a
-response means. ``RemoteKeys`` (``_jwks``) does the fetching.
+response means. ``RemoteKeys`` (``keysets.remote``) does the fetching.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _jose
-from ._errors import InvalidToken
-from ._fetch import FetchError, Response
-from ._keys import KeyRejected, KeySet, VerificationKey, from_jwk
-from ._settings import Provider
-from ._validate import is_loopback
+from ..config.settings import Provider
+from ..config.validate import is_loopback
+from ..core import jose as _jose
+from ..core.errors import InvalidToken
+from ..core.keys import KeyRejected, KeySet, VerificationKey, from_jwk
+from .fetch import FetchError, Response
 
 log = logging.getLogger("jwt_middleware")
 MAX_AGE_BOUNDS = (60.0, 86400.0)

@@ -18,11 +18,11 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from ._errors import KeySourceUnavailable
-from ._fetch import FetchError, fetch
-from ._jwks_policy import CachePolicy, CacheState, discovery_url
-from ._keys import KeySet, KeySource, StaticKeys
-from ._settings import Provider
+from ..config.settings import Provider
+from ..core.errors import KeySourceUnavailable
+from ..core.keys import KeySet, KeySource, StaticKeys
+from .fetch import FetchError, fetch
+from .policy import CachePolicy, CacheState, discovery_url
 
 log = logging.getLogger("jwt_middleware")
 NEGATIVE_KIDS = 1024

@@ -1,6 +1,6 @@
 """Revocations shared by every process and machine, through Redis (``pip install bearer-jwt-middleware[redis]``).
 
-    from jwt_middleware.redis_store import RedisRevocationStore
+    from jwt_middleware.stores.redis import RedisRevocationStore
     store = RedisRevocationStore("redis://10.0.0.5:6379/0")
     JWTMiddleware(app, settings={..., "revocation": store})
 
@@ -23,9 +23,9 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from ._errors import RevocationUnavailable
-from ._refresh import Rotation
-from ._revocation import digest, revoked_by
+from ..core.errors import RevocationUnavailable
+from ..core.revocation import digest, revoked_by
+from ..issuing.refresh import Rotation
 
 __all__ = ["RedisRefreshStore", "RedisRevocationStore"]
 

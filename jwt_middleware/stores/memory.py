@@ -1,0 +1,117 @@
+"""Stores for one process: revocations and refresh-token families kept in memory.
+
+They lose everything on restart and are not shared between processes; use
+``jwt_middleware.stores.redis`` for that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.revocation import digest, revoked_by
+from ..issuing.refresh import Rotation
+
+__all__ = ["MemoryRefreshStore", "MemoryRevocationStore"]
+
+
+class MemoryRevocationStore:
+    """Revocations for one process. Entries expire with the tokens they name."""
+
+    def __init__(self, max_token_lifetime: float = 86400) -> None:
+        self.max_token_lifetime = max_token_lifetime
+        self._jti: dict[str, float] = {}
+        self._subjects: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def revoke_jti(self, jti: str, expires_at: float) -> None:
+        with self._lock:
+            self._sweep(time.time())
+            self._jti[digest(jti)] = expires_at
+
+    def revoke_subject(self, sub: str, before: float | None = None) -> None:
+        now = time.time()
+        with self._lock:
+            self._sweep(now)
+            self._subjects[digest(sub)] = (now if before is None else before, now + self.max_token_lifetime)
+
+    def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        now = time.time()
+        jti, sub = claims.get("jti"), claims.get("sub")
+        listed = isinstance(jti, str) and self._jti.get(digest(jti), 0) > now
+        entry = self._subjects.get(digest(sub)) if isinstance(sub, str) else None
+        return revoked_by(claims, listed, entry[0] if entry is not None and entry[1] > now else None)
+
+    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        return self.is_revoked(claims)
+
+    def _sweep(self, now: float) -> None:
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 60
+        self._jti = {k: v for k, v in self._jti.items() if v > now}
+        self._subjects = {k: v for k, v in self._subjects.items() if v[1] > now}
+
+
+@dataclass
+class _Family:
+    current: str
+    data: dict[str, Any]
+    access_jti: str
+    expires_at: float
+    revoked: bool = False
+    hashes: set[str] = field(default_factory=set)
+
+
+class MemoryRefreshStore:
+    """Refresh-token families for one process."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, _Family] = {}
+        self._by_hash: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        with self._lock:
+            self._sweep()
+            self._families[family] = _Family(token_hash, dict(data), access_jti, expires_at, hashes={token_hash})
+            self._by_hash[token_hash] = family
+
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+        with self._lock:
+            fam = self._find(token_hash)
+            if fam is None:
+                return Rotation("invalid", {}, None)
+            if fam.revoked:
+                return Rotation("revoked", fam.data, fam.access_jti)
+            if fam.current != token_hash:
+                fam.revoked = True
+                return Rotation("reused", fam.data, fam.access_jti)
+            previous = fam.access_jti
+            fam.current, fam.access_jti = new_hash, access_jti
+            fam.hashes.add(new_hash)
+            self._by_hash[new_hash] = self._by_hash[token_hash]
+            return Rotation("ok", fam.data, previous)
+
+    def revoke(self, token_hash: str) -> Rotation:
+        with self._lock:
+            fam = self._find(token_hash)
+            if fam is None:
+                return Rotation("invalid", {}, None)
+            fam.revoked = True
+            return Rotation("ok", fam.data, fam.access_jti)
+
+    def _find(self, token_hash: str) -> _Family | None:
+        name = self._by_hash.get(token_hash)
+        fam = self._families.get(name) if name is not None else None
+        return fam if fam is not None and fam.expires_at > time.time() else None
+
+    def _sweep(self) -> None:
+        now = time.time()
+        for name in [n for n, f in self._families.items() if f.expires_at <= now]:
+            for h in self._families.pop(name).hashes:
+                self._by_hash.pop(h, None)
