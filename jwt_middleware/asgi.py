@@ -35,7 +35,13 @@ Send = Callable[[Any], Awaitable[None]]
 
 
 class JWTMiddleware:
-    """Wrap an ASGI app. ``settings`` is a mapping or a ``Settings``; keyword arguments override it."""
+    """Wrap an ASGI app: every ``http`` and ``websocket`` request is authenticated first.
+
+    Args:
+        app: the ASGI app (positional).
+        settings: a mapping of settings or a ``Settings``.
+        overrides: settings that replace those in ``settings``.
+    """
 
     def __init__(
         self,
@@ -56,7 +62,7 @@ class JWTMiddleware:
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
 
     def health(self) -> list[dict[str, Any]]:
-        """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
+        """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
         return self.gate.verifier.health()
 
     async def __call__(self, scope: AnyScope, receive: Receive, send: Send) -> None:

@@ -29,7 +29,13 @@ __all__ = ["JWTWSGIMiddleware", "require_scopes"]
 
 
 class JWTWSGIMiddleware:
-    """Wrap a WSGI app. ``settings`` is a mapping or a ``Settings``; keyword arguments override it."""
+    """Wrap a WSGI app: every request is authenticated before the app sees it.
+
+    Args:
+        app: the WSGI app (positional).
+        settings: a mapping of settings or a ``Settings``.
+        overrides: settings that replace those in ``settings``.
+    """
 
     def __init__(self, app: WSGIApplication, /, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
@@ -46,7 +52,7 @@ class JWTWSGIMiddleware:
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
 
     def health(self) -> list[dict[str, Any]]:
-        """Per-provider key source snapshots, for a readiness endpoint (see docs/key-sources.md)."""
+        """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
         return self.gate.verifier.health()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -95,6 +101,11 @@ def require_scopes(*scopes: str, roles: Sequence[str] = (), match: str = "all") 
     """Decorate a WSGI app (or a Werkzeug ``Request.application``) to demand grants.
 
     Anonymous: 401 with a bare challenge; without the grants: 403 ``insufficient_scope``.
+
+    Args:
+        scopes: the scopes demanded.
+        roles: the roles demanded.
+        match: ``all`` (default) or ``any``, over scopes and roles together.
     """
     if match not in ("all", "any"):
         raise ValueError("match is 'all' or 'any'")

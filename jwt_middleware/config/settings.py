@@ -26,7 +26,10 @@ _KEY_SOURCES = ("secret", "keys", "jwks_url", "oidc_discovery")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Provider:
-    """One issuer's keys and claim rules; built by ``Settings``, not by hand."""
+    """One issuer's keys and claim rules; built by ``Settings`` (``resolved_providers``), not by hand.
+
+    Its fields are the provider-level settings, validated: see docs/configuration.md.
+    """
 
     issuers: tuple[str, ...] | None
     algorithms: frozenset[str]
@@ -46,10 +49,12 @@ class Provider:
 
     @property
     def name(self) -> str:
+        """The first issuer, or ``default``: how logs and health snapshots name the provider."""
         return self.issuers[0] if self.issuers else "default"
 
     @property
     def remote(self) -> bool:
+        """Whether keys come from a JWKS URL or OIDC discovery."""
         return self.jwks_url is not None or self.oidc_discovery
 
 
@@ -108,7 +113,12 @@ _PROVIDER_KEYS = ("issuer", *_KEY_SOURCES, *_PROVIDER_INHERITS)
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
-    """Every setting, keyword-only; see docs/configuration.md for each one's meaning."""
+    """Every setting, keyword-only, validated at construction (``ConfigError`` names the key).
+
+    Each keyword is a setting; the configuration page lists every one with its type,
+    default and meaning. Build one from a mapping with ``load_settings``. Frozen, and its
+    ``repr`` hides secrets and keys.
+    """
 
     algorithms: Sequence[str] | None = None
     secret: str | bytes | None = field(default=None, repr=False)
@@ -218,7 +228,15 @@ SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.init)
 
 
 def load_settings(settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
-    """A ``Settings`` from a mapping (or a ``Settings``), with keyword overrides."""
+    """A ``Settings`` from a mapping (or a ``Settings``), with keyword overrides; raises ``ConfigError``.
+
+    Call it at import time, where the app is built, so that a bad setting stops the
+    process at start-up.
+
+    Args:
+        settings: a mapping (a Django setting, a parsed config file) or a ``Settings``.
+        overrides: settings that replace the mapping's.
+    """
     if isinstance(settings, Settings) and not overrides:
         return settings
     if isinstance(settings, Settings):

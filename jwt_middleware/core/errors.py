@@ -36,7 +36,12 @@ class JWTMiddlewareError(Exception):
 
 
 class ConfigError(JWTMiddlewareError, ValueError):
-    """A setting is wrong. Raised at construction; the message names the key."""
+    """A setting is wrong. Raised at construction; the message names the key.
+
+    Args:
+        key: the setting's name (``providers[0].issuer`` for a nested one); kept as ``.key``.
+        message: what is wrong, with the closest valid key for a misspelt one.
+    """
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
@@ -44,7 +49,14 @@ class ConfigError(JWTMiddlewareError, ValueError):
 
 
 class AuthError(JWTMiddlewareError):
-    """A request failed authentication or authorization; maps to an RFC 6750 challenge."""
+    """A request failed authentication or authorization; maps to an RFC 6750 challenge.
+
+    ``status`` and ``error`` (the RFC 6750 code) are class attributes of each subclass.
+
+    Args:
+        reason: a short stable code, logged and documented (docs/errors.md).
+        description: a fixed sentence for ``error_description``; never token or key bytes.
+    """
 
     status = 401
     error: str | None = "invalid_token"
@@ -56,11 +68,15 @@ class AuthError(JWTMiddlewareError):
 
 
 class InvalidRequest(AuthError):
+    """400 ``invalid_request``: two tokens, a malformed ``Authorization`` header, a failed CSRF check."""
+
     status = 400
     error = "invalid_request"
 
 
 class MissingToken(AuthError):
+    """401 with a bare ``Bearer`` challenge (no ``error``, RFC 6750 §3.1): no token on a protected route."""
+
     status = 401
     error = None
 
@@ -69,11 +85,21 @@ class MissingToken(AuthError):
 
 
 class InvalidToken(AuthError):
+    """401 ``invalid_token``: every bad token (malformed, bad signature, expired, revoked, ...)."""
+
     status = 401
     error = "invalid_token"
 
 
 class InsufficientScope(AuthError):
+    """403 ``insufficient_scope``: a valid token without a required scope or role.
+
+    Args:
+        reason: the reason code.
+        description: the fixed description.
+        scope: the grants that were needed, space-separated (the challenge's ``scope``).
+    """
+
     status = 403
     error = "insufficient_scope"
 
@@ -83,7 +109,13 @@ class InsufficientScope(AuthError):
 
 
 class Unavailable(JWTMiddlewareError):
-    """A dependency cannot answer: 503 with Retry-After, never a 500 and never a pass."""
+    """A dependency cannot answer: 503 with Retry-After, never a 500 and never a pass.
+
+    Args:
+        reason: the reason code.
+        description: a fixed description.
+        retry_after: seconds for the ``Retry-After`` header (default 5).
+    """
 
     status = 503
 

@@ -9,11 +9,17 @@ from .claims import ClaimList, Claims
 from .grants import grants
 
 CLAIMS_KEY = "jwt_middleware.claims"
+"""The scope (ASGI) or environ (WSGI) key of the verified claims; ``None`` when anonymous."""
 IDENTITY_KEY = "jwt_middleware.identity"
+"""The scope or environ key of the request's ``Identity``; ``None`` when anonymous."""
 
 
 class JWTUser:
-    """Starlette's user protocol (``is_authenticated``, ``display_name``, ``identity``) over claims."""
+    """Starlette's user protocol (``is_authenticated``, ``display_name``, ``identity``) over claims.
+
+    Args:
+        claims: the verified claims.
+    """
 
     __slots__ = ("_claims",)
 
@@ -22,19 +28,23 @@ class JWTUser:
 
     @property
     def claims(self) -> Mapping[str, Any]:
+        """The verified claims."""
         return self._claims
 
     @property
     def is_authenticated(self) -> bool:
+        """Always true."""
         return True
 
     @property
     def identity(self) -> str:
+        """The ``sub`` claim (empty when absent)."""
         sub = self._claims.get("sub")
         return sub if isinstance(sub, str) else ""
 
     @property
     def display_name(self) -> str:
+        """The first of ``name``, ``preferred_username``, ``email`` and ``sub`` that is a string."""
         for name in ("name", "preferred_username", "email", "sub"):
             value = self._claims.get(name)
             if isinstance(value, str):
@@ -46,6 +56,8 @@ class JWTUser:
 
 
 class AnonymousUser:
+    """``scope["user"]`` of an anonymous request (``optional`` or a public path): not authenticated."""
+
     __slots__ = ()
     is_authenticated = False
     display_name = ""
@@ -59,6 +71,11 @@ class JWTAuth:
     """Starlette's ``request.auth``: ``scopes`` as ``starlette.authentication.requires`` reads them.
 
     Read-only: one verified token's ``JWTAuth`` serves every request that presents it.
+
+    Args:
+        claims: the verified claims, or ``None`` for the anonymous auth.
+        scopes: the token's scopes.
+        roles: the token's roles.
     """
 
     __slots__ = ("_claims", "_identity", "_roles", "_scopes")
@@ -89,6 +106,7 @@ class JWTAuth:
 
     @property
     def claims(self) -> Mapping[str, Any] | None:
+        """The verified claims, or ``None`` when anonymous."""
         return self._claims
 
     @property
@@ -100,6 +118,7 @@ class JWTAuth:
 
     @property
     def roles(self) -> list[str]:
+        """The roles read by ``role_claims``."""
         if self._identity is not None:
             self._grants()
         return self._roles
@@ -114,6 +133,11 @@ class Identity:
     Everything but the claims is worked out on first use (``scopes``, ``roles``, ``user``,
     ``auth``, ``subject``) and kept: a request that never asks never pays. Two threads
     asking at once may both work it out; they get equal values.
+
+    Args:
+        claims: the verified claims.
+        scope_claims: where scopes are read (the ``scope_claims`` setting).
+        role_claims: where roles are read (the ``role_claims`` setting).
     """
 
     __slots__ = ("_auth", "_grant_paths", "_roles", "_scopes", "_user", "claims")
@@ -128,6 +152,7 @@ class Identity:
 
     @property
     def scopes(self) -> ClaimList:
+        """The scopes read by ``scope_claims`` (read-only)."""
         scopes = self._scopes
         if scopes is None:
             scopes = self._scopes = ClaimList(grants(self.claims, self._grant_paths[0]))
@@ -135,6 +160,7 @@ class Identity:
 
     @property
     def roles(self) -> ClaimList:
+        """The roles read by ``role_claims`` (read-only)."""
         roles = self._roles
         if roles is None:
             roles = self._roles = ClaimList(grants(self.claims, self._grant_paths[1]))
@@ -142,6 +168,7 @@ class Identity:
 
     @property
     def user(self) -> JWTUser:
+        """A ``JWTUser`` (``scope["user"]`` under ASGI)."""
         user = self._user
         if user is None:
             user = self._user = JWTUser(self.claims)
@@ -149,6 +176,7 @@ class Identity:
 
     @property
     def auth(self) -> JWTAuth:
+        """A ``JWTAuth`` (``scope["auth"]`` under ASGI)."""
         auth = self._auth
         if auth is None:
             auth = self._auth = JWTAuth._of(self)
@@ -156,6 +184,7 @@ class Identity:
 
     @property
     def subject(self) -> str | None:
+        """The ``sub`` claim, or ``None``."""
         sub = self.claims.get("sub")
         return sub if isinstance(sub, str) else None
 
@@ -180,19 +209,30 @@ def get_claims(request: Any) -> Mapping[str, Any] | None:
     ``request`` may be an ASGI scope, a WSGI environ, or any request object with a
     ``scope`` (Starlette, FastAPI, Django ASGI, Quart, Litestar), an ``environ``
     (Werkzeug, Flask, Pyramid, Bottle, Django WSGI) or a ``META`` (Django).
+
+    Args:
+        request: the scope, environ or request.
     """
     holder = _holder(request)
     return None if holder is None else holder.get(CLAIMS_KEY)
 
 
 def get_scopes(request: Any) -> list[str]:
-    """The request's scopes (read from ``scope_claims``); empty when anonymous."""
+    """The request's scopes (read from ``scope_claims``); empty when anonymous.
+
+    Args:
+        request: as for ``get_claims``.
+    """
     identity = _identity(request)
     return identity.scopes if identity is not None else []
 
 
 def get_roles(request: Any) -> list[str]:
-    """The request's roles (read from ``role_claims``); empty when anonymous."""
+    """The request's roles (read from ``role_claims``); empty when anonymous.
+
+    Args:
+        request: as for ``get_claims``.
+    """
     identity = _identity(request)
     return identity.roles if identity is not None else []
 

@@ -16,19 +16,56 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class RevocationStore(Protocol):
-    """Where revocations live. ``is_revoked`` must answer in one round trip at most."""
+    """Where revocations live (the ``revocation`` setting): ``MemoryRevocationStore``, ``stores.redis.RedisRevocationStore``.
 
-    def is_revoked(self, claims: Mapping[str, Any]) -> bool: ...
+    ``is_revoked`` is asked on every request, cached tokens included, so it must answer in
+    one round trip at most; a failure it raises is handled by the outage policy
+    (``revocation_fail_open``).
+    """
 
-    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool: ...
+    def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
 
-    def revoke_jti(self, jti: str, expires_at: float) -> None: ...
+        Args:
+            claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
+        """
+        ...
 
-    def revoke_subject(self, sub: str, before: float | None = None) -> None: ...
+    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        """``is_revoked`` for asyncio, never blocking the event loop.
+
+        Args:
+            claims: the token's verified claims.
+        """
+        ...
+
+    def revoke_jti(self, jti: str, expires_at: float) -> None:
+        """Deny this ``jti`` until ``expires_at``, when the token is dead anyway.
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
+        """
+        ...
+
+    def revoke_subject(self, sub: str, before: float | None = None) -> None:
+        """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
+        """
+        ...
 
 
 def revoked_by(claims: Mapping[str, Any], jti_listed: bool, not_before: float | None) -> bool:
-    """The one rule every store applies to what it found."""
+    """The one rule every store applies to what it found.
+
+    Args:
+        claims: the token's verified claims.
+        jti_listed: whether the store holds the token's ``jti``.
+        not_before: the subject's "not before" (Unix seconds), or ``None``.
+    """
     if jti_listed:
         return True
     if not_before is None:
@@ -38,12 +75,22 @@ def revoked_by(claims: Mapping[str, Any], jti_listed: bool, not_before: float | 
 
 
 def digest(value: str) -> str:
-    """Keys stay short and printable whatever the token's ``jti`` or ``sub`` hold."""
+    """A short printable digest of a ``jti`` or ``sub``, as stores key their entries.
+
+    Args:
+        value: the identifier, whatever characters it holds.
+    """
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def revoke_token(store: RevocationStore, claims: Mapping[str, Any]) -> None:
-    """Put a verified token's ``jti`` on the deny-list until the token would expire anyway."""
+    """Put a verified token's ``jti`` on the deny-list until the token would expire anyway.
+
+    Args:
+        store: the revocation store (the one the middleware's ``revocation`` setting reads).
+        claims: the token's verified claims; they must hold a ``jti`` (else ``ValueError``:
+            revoke the subject instead). Without ``exp`` the entry lasts a day.
+    """
     jti, exp = claims.get("jti"), claims.get("exp")
     if not isinstance(jti, str):
         raise ValueError("the token has no jti to revoke; revoke its subject instead")

@@ -17,6 +17,12 @@ class Challenge:
     """An error response: status, headers and body. ``reason`` is the logged reason code.
 
     An ``on_error`` hook receives one and returns one (``dataclasses.replace`` is handy).
+
+    Args:
+        status: the HTTP status.
+        headers: ``(name, value)`` pairs, lower-case names, without ``content-length``.
+        body: the JSON body.
+        reason: the reason code (logged, never sent).
     """
 
     status: int
@@ -42,6 +48,12 @@ class Challenge:
         return list(self._asgi)
 
     def with_body(self, body: bytes, content_type: str = "application/json") -> Challenge:
+        """The same challenge with another body.
+
+        Args:
+            body: the new body.
+            content_type: its media type; default ``application/json``.
+        """
         headers = tuple((k, content_type if k == "content-type" else v) for k, v in self.headers)
         return replace(self, headers=headers, body=body)
 
@@ -80,7 +92,12 @@ def _render(
 
 
 def challenge_for(exc: AuthError | Unavailable, realm: str | None) -> Challenge:
-    """The response for a failure. Descriptions are fixed strings: never token or key bytes."""
+    """The response for a failure. Descriptions are fixed strings: never token or key bytes.
+
+    Args:
+        exc: the failure.
+        realm: the ``realm`` of the challenge, or ``None``.
+    """
     if isinstance(exc, Unavailable):
         return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
     scope = exc.scope if isinstance(exc, InsufficientScope) else ""

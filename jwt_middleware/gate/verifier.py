@@ -54,7 +54,13 @@ class _Pending(NamedTuple):
 
 
 class Verifier:
-    """Verifies compact JWS tokens against the settings' providers."""
+    """Verifies compact JWS tokens against the settings' providers, without HTTP.
+
+    Args:
+        settings: a validated ``Settings`` (``load_settings(...)``).
+        key_source: builds each provider's key source; the default uses the remote JWKS
+            where ``jwks_url`` or ``oidc_discovery`` is set, else the static keys.
+    """
 
     def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
         self.settings = settings
@@ -77,11 +83,21 @@ class Verifier:
         return [source.health() for _, source in self._sources]
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
-        """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``."""
+        """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds); default the clock.
+        """
         return self.identify(token, now).claims
 
     def identify(self, token: str, now: float | None = None) -> Identity:
-        """The token's identity (claims, scopes, roles); every check, revocation included."""
+        """The token's identity (claims, scopes, roles); every check, revocation included.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds); default the clock.
+        """
         now = time.time() if now is None else now
         step = self._begin(token, now)
         if isinstance(step, _Pending):
@@ -95,9 +111,21 @@ class Verifier:
         return step
 
     async def verify_async(self, token: str, now: float | None = None) -> _claims.Claims:
+        """``verify`` for asyncio: a key fetch or revocation check is awaited, never blocking the loop.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against; default the clock.
+        """
         return (await self.identify_async(token, now)).claims
 
     async def identify_async(self, token: str, now: float | None = None) -> Identity:
+        """``identify`` for asyncio.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against; default the clock.
+        """
         now = time.time() if now is None else now
         step = self._begin(token, now)
         if isinstance(step, _Pending):
@@ -185,6 +213,9 @@ class Verifier:
         Junk is the bulk of attack traffic and should cost next to nothing to refuse: a
         token that is not three segments, or whose header segment was already found bad.
         ``None`` means nothing is decided yet (``identify`` does every check anyway).
+
+        Args:
+            token: the credential as found in the request.
         """
         dots = token.count(".")
         if dots != 2:

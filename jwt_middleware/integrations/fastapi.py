@@ -37,7 +37,11 @@ def _refuse(exc: AuthError) -> HTTPException:
 
 
 def current_claims(request: Request) -> Mapping[str, Any]:
-    """The verified claims; 401 when the request is anonymous (on an ``optional`` route)."""
+    """The verified claims; 401 when the request is anonymous (on an ``optional`` route).
+
+    Args:
+        request: the FastAPI request (injected).
+    """
     identity = request.scope.get(IDENTITY_KEY)
     if not isinstance(identity, Identity):
         raise _refuse(MissingToken())
@@ -45,10 +49,17 @@ def current_claims(request: Request) -> Mapping[str, Any]:
 
 
 Claims = Annotated[Mapping[str, Any], Depends(current_claims)]
+"""A parameter annotation for the verified claims: ``def me(claims: Claims)``; 401 when anonymous."""
 
 
 class Requires:
-    """A dependency demanding ``scopes`` (and/or ``roles``): all, or any with ``match="any"``."""
+    """A dependency demanding ``scopes`` (and/or ``roles``): all, or any with ``match="any"``.
+
+    Args:
+        scopes: the scopes demanded.
+        roles: the roles demanded.
+        match: ``all`` (default) or ``any``, over scopes and roles together.
+    """
 
     def __init__(self, *scopes: str, roles: Sequence[str] = (), match: str = "all") -> None:
         if match not in ("all", "any"):

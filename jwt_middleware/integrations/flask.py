@@ -30,7 +30,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def require(*scopes: str, roles: Sequence[str] = (), match: str = "all") -> Callable[[F], F]:
-    """Demand ``scopes`` (and/or ``roles``): all of them, or any one with ``match="any"``."""
+    """Decorate a Flask view to demand ``scopes`` (and/or ``roles``).
+
+    Args:
+        scopes: the scopes demanded.
+        roles: the roles demanded.
+        match: ``all`` (default) or ``any``, over scopes and roles together.
+    """
     if match not in ("all", "any"):
         raise ValueError("match is 'all' or 'any'")
 

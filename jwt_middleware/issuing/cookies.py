@@ -27,6 +27,7 @@ _SAMESITE = ("Strict", "Lax", "None")
 
 
 def new_csrf_token() -> str:
+    """A fresh random CSRF token (32 bytes, URL-safe) for ``csrf_cookie``."""
     return secrets.token_urlsafe(32)
 
 
@@ -51,7 +52,17 @@ def access_cookie(
     token: str, *, name: str = "access_token", max_age: int = 900, path: str = "/", secure: bool = True,
     samesite: str = "Lax", domain: str | None = None,
 ) -> str:  # fmt: skip
-    """The access token: ``HttpOnly; Secure; SameSite=Lax``, living as long as the token."""
+    """The ``Set-Cookie`` value for the access token: ``HttpOnly; Secure; SameSite=Lax``.
+
+    Args:
+        token: the access token.
+        name: the cookie name; default ``access_token`` (the middleware's ``cookie`` setting must match).
+        max_age: seconds the browser keeps it; default 900, the access token's default lifetime.
+        path: the ``Path`` attribute; default ``/``.
+        secure: add ``Secure`` (HTTPS only); ``False`` only for plain-HTTP development on localhost.
+        samesite: ``Strict``, ``Lax`` or ``None`` (``None`` needs ``secure``).
+        domain: the ``Domain`` attribute; default none, so the cookie stays on the exact host (safest).
+    """
     return _cookie(name, token, max_age=max_age, path=path, secure=secure, http_only=True, samesite=samesite, domain=domain)
 
 
@@ -59,7 +70,17 @@ def refresh_cookie(
     token: str, *, name: str = "refresh_token", max_age: int = 30 * 86400, path: str = "/auth", secure: bool = True,
     samesite: str = "Strict", domain: str | None = None,
 ) -> str:  # fmt: skip
-    """The refresh token: ``HttpOnly; Secure; SameSite=Strict`` and sent only to ``path``."""
+    """The ``Set-Cookie`` value for the refresh token: ``HttpOnly; Secure; SameSite=Strict``.
+
+    Args:
+        token: the refresh token.
+        name: the cookie name; default ``refresh_token``.
+        max_age: seconds the browser keeps it; default 30 days, the refresh family's default lifetime.
+        path: the only path it is sent to; default ``/auth`` (make it your refresh endpoint's).
+        secure: add ``Secure`` (HTTPS only); ``False`` only for plain-HTTP development on localhost.
+        samesite: ``Strict``, ``Lax`` or ``None`` (``None`` needs ``secure``).
+        domain: the ``Domain`` attribute; default none, so the cookie stays on the exact host (safest).
+    """
     return _cookie(name, token, max_age=max_age, path=path, secure=secure, http_only=True, samesite=samesite, domain=domain)
 
 
@@ -67,10 +88,30 @@ def csrf_cookie(
     value: str, *, name: str = "csrf_token", max_age: int = 30 * 86400, path: str = "/", secure: bool = True,
     samesite: str = "Lax", domain: str | None = None,
 ) -> str:  # fmt: skip
-    """The double-submit CSRF token: readable by the page (not ``HttpOnly``), sent back as a header."""
+    """The ``Set-Cookie`` value for the double-submit CSRF token.
+
+    It is readable by page scripts (not ``HttpOnly``) on purpose: the page copies it into
+    the ``X-CSRF-Token`` header of unsafe requests.
+
+    Args:
+        value: the token, from ``new_csrf_token()``.
+        name: the cookie name; default ``csrf_token`` (the ``csrf_cookie`` setting must match).
+        max_age: seconds the browser keeps it; default 30 days.
+        path: the ``Path`` attribute; default ``/``.
+        secure: add ``Secure`` (HTTPS only); ``False`` only for plain-HTTP development on localhost.
+        samesite: ``Strict``, ``Lax`` or ``None`` (``None`` needs ``secure``).
+        domain: the ``Domain`` attribute; default none, so the cookie stays on the exact host (safest).
+    """
     return _cookie(name, value, max_age=max_age, path=path, secure=secure, http_only=False, samesite=samesite, domain=domain)
 
 
 def clear_cookie(name: str, *, path: str = "/", secure: bool = True, domain: str | None = None) -> str:
-    """Expire a cookie now (same ``name``, ``path`` and ``domain`` as it was set with)."""
+    """A ``Set-Cookie`` value that expires a cookie now (logout).
+
+    Args:
+        name: the cookie's name.
+        path: the ``Path`` it was set with; default ``/``.
+        secure: add ``Secure``, as it was set; default ``True``.
+        domain: the ``Domain`` it was set with; default none.
+    """
     return _cookie(name, "", max_age=0, path=path, secure=secure, http_only=True, samesite="Lax", domain=domain)

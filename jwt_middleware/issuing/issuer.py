@@ -15,8 +15,12 @@ _RESERVED = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti"})
 class TokenIssuer:
     """Issues short-lived access tokens (RFC 9068 ``typ: at+jwt`` by default).
 
-    ``keys``: a ``KeyRing`` (rotation) or one ``SigningKey``. ``issuer``: the ``iss``.
-    ``audience``: the ``aud`` (a string or list). ``access_ttl``: lifetime in seconds (900).
+    Args:
+        keys: a ``KeyRing`` (for rotation) or one ``SigningKey``.
+        issuer: the ``iss`` of every token.
+        audience: the ``aud`` (a string or a list); default none.
+        access_ttl: the lifetime in seconds (default 900).
+        token_type: the header ``typ`` (default ``at+jwt``, RFC 9068).
     """
 
     def __init__(
@@ -43,7 +47,15 @@ class TokenIssuer:
         jti: str | None = None,
         **claims: Any,
     ) -> str:
-        """A signed access token for ``sub``; extra keyword arguments become claims."""
+        """A signed access token with ``iss``, ``sub``, ``iat``, ``nbf``, ``exp`` and ``jti``.
+
+        Args:
+            sub: the subject.
+            scope: the scopes, as a space-separated string or a list; default none.
+            ttl: this token's lifetime in seconds; default ``access_ttl``.
+            jti: the token id; default a random one.
+            claims: extra claims (the registered ones above are refused here).
+        """
         clash = _RESERVED.intersection(claims)
         if clash:
             raise ValueError(f"{sorted(clash)[0]} is set by the issuer")
@@ -64,7 +76,11 @@ class TokenIssuer:
         return self.ring.current.sign(body, typ=self.token_type)
 
     def settings(self, **extra: Any) -> dict[str, Any]:
-        """Middleware settings that accept these tokens (static keys: pass ``jwks_url`` for rotation)."""
+        """Middleware settings that accept these tokens, with the ring's public keys as static ``keys``.
+
+        Args:
+            extra: more settings, or overrides (pass ``jwks_url`` to follow rotation).
+        """
         current = self.ring.current
         base: dict[str, Any] = {"issuer": self.issuer, "required_claims": ["exp", "iat", "sub", "jti"]}
         if self.audience is not None:

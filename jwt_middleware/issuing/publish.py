@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["DISCOVERY_PATH", "JWKS_PATH", "jwks_asgi_app", "jwks_wsgi_app"]
 
 JWKS_PATH = "/.well-known/jwks.json"
+"""Where the apps serve the JWKS."""
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+"""Where the apps serve the OpenID discovery document (when given an ``issuer``)."""
 
 
 def _answer(ring: KeyRing, issuer: str | None, max_age: int, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -46,7 +48,14 @@ def _answer(ring: KeyRing, issuer: str | None, max_age: int, path: str) -> tuple
 
 
 def jwks_asgi_app(ring: KeyRing, *, issuer: str | None = None, max_age: int = 300) -> Any:
-    """An ASGI app serving the JWKS (and discovery when ``issuer`` is given); 404 elsewhere."""
+    """An ASGI app serving the ring's JWKS at ``JWKS_PATH``; 404 elsewhere.
+
+    Args:
+        ring: the keys to publish (read on every request, so a rotation shows at once).
+        issuer: when given, also serve an OpenID discovery document at ``DISCOVERY_PATH``
+            naming this issuer and the JWKS URL. Default none.
+        max_age: the ``Cache-Control: max-age`` of each response, in seconds (default 300).
+    """
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -63,7 +72,13 @@ def jwks_asgi_app(ring: KeyRing, *, issuer: str | None = None, max_age: int = 30
 
 
 def jwks_wsgi_app(ring: KeyRing, *, issuer: str | None = None, max_age: int = 300) -> WSGIApplication:
-    """The same as a WSGI app."""
+    """``jwks_asgi_app`` as a WSGI app.
+
+    Args:
+        ring: the keys to publish.
+        issuer: when given, also serve the discovery document. Default none.
+        max_age: the ``Cache-Control: max-age`` in seconds (default 300).
+    """
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         status, headers, body = _answer(ring, issuer, max_age, environ.get("PATH_INFO", ""))

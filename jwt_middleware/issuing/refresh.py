@@ -22,7 +22,12 @@ from .issuer import TokenIssuer
 
 
 class RefreshRejected(Exception):
-    """``reason``: ``invalid`` (unknown, expired or malformed), ``reused`` (family now revoked) or ``revoked``."""
+    """A refresh token was refused.
+
+    Args:
+        reason: ``invalid`` (unknown, expired or malformed), ``reused`` (an older token of
+            the family: the family is now revoked) or ``revoked`` (the family was revoked).
+    """
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -30,26 +35,67 @@ class RefreshRejected(Exception):
 
 
 class Rotation(NamedTuple):
+    """A store's answer to ``rotate`` or ``revoke``: the outcome, the family's data and its latest access ``jti``."""
+
     outcome: str  # ok | invalid | reused | revoked
     data: dict[str, Any]
     access_jti: str | None
 
 
 class RefreshStore(Protocol):
-    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None: ...
+    """Where refresh-token families live (``MemoryRefreshStore``, ``stores.redis.RedisRefreshStore``).
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation: ...
+    Stores see only SHA-256 digests of refresh tokens, never the tokens.
+    """
 
-    def revoke(self, token_hash: str) -> Rotation: ...
+    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        """Start a family.
+
+        Args:
+            family: the family's id.
+            token_hash: the digest of its first refresh token.
+            data: what a refresh re-issues from (``sub``, ``scope``, extra claims); JSON-serialisable.
+            access_jti: the ``jti`` of the access token issued with it.
+            expires_at: when the family dies (Unix seconds); rotation does not extend it.
+        """
+        ...
+
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+        """Atomically spend ``token_hash`` and make ``new_hash`` current, if it is the current token.
+
+        Args:
+            token_hash: the digest of the presented refresh token.
+            new_hash: the digest of its successor.
+            access_jti: the ``jti`` of the access token issued with the successor.
+
+        Returns ``ok``, ``invalid``, ``revoked``, or ``reused`` (and then revokes the family).
+        """
+        ...
+
+    def revoke(self, token_hash: str) -> Rotation:
+        """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown.
+
+        Args:
+            token_hash: the digest of any refresh token of the family.
+        """
+        ...
 
 
 def token_hash(token: str) -> str:
+    """The hex SHA-256 of a refresh token: the only form a store ever sees."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
 class TokenPair:
-    """What a login or a refresh hands the client (RFC 6749 §5.1 field names in ``as_dict``)."""
+    """What a login or a refresh hands the client.
+
+    Args:
+        access_token: the signed access token.
+        refresh_token: the opaque refresh token.
+        expires_in: the access token's lifetime in seconds.
+        scope: the granted scope, space-separated; default none.
+    """
 
     access_token: str
     refresh_token: str
@@ -57,6 +103,7 @@ class TokenPair:
     scope: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The RFC 6749 §5.1 response body (``token_type`` is ``Bearer``)."""
         body: dict[str, Any] = {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in}
         body["refresh_token"] = self.refresh_token
         if self.scope:
@@ -71,9 +118,12 @@ def _new_refresh_token(family: str) -> str:
 class TokenService:
     """Login, refresh (rotating), and logout on top of a ``TokenIssuer`` and a ``RefreshStore``.
 
-    ``revocation``: where a logout or a detected reuse puts the access token's ``jti`` (the
-    same store the middleware's ``revocation`` setting reads). ``refresh_ttl``: a family's
-    lifetime in seconds (default 30 days; rotation does not extend it).
+    Args:
+        issuer: signs the access tokens.
+        store: keeps the refresh-token families.
+        revocation: where a logout or a detected reuse puts the access token's ``jti`` (the
+            same store the middleware's ``revocation`` setting reads). Default none.
+        refresh_ttl: a family's lifetime in seconds (default 30 days; rotation does not extend it).
     """
 
     def __init__(
@@ -87,6 +137,13 @@ class TokenService:
         self.issuer, self.store, self.revocation, self.refresh_ttl = issuer, store, revocation, refresh_ttl
 
     def login(self, sub: str, *, scope: str | None = None, **claims: Any) -> TokenPair:
+        """Start a session for an authenticated user: a new family and its first pair.
+
+        Args:
+            sub: the subject (the user's stable id).
+            scope: the granted scopes, space-separated; default none.
+            claims: extra claims for every access token of the session.
+        """
         family = uuid.uuid4().hex
         jti = uuid.uuid4().hex
         refresh = _new_refresh_token(family)
@@ -95,7 +152,12 @@ class TokenService:
         return self._pair(data, jti, refresh)
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """A new pair; the presented refresh token is spent. Raises ``RefreshRejected``."""
+        """A new pair; the presented refresh token is spent. Raises ``RefreshRejected``.
+
+        Args:
+            refresh_token: the refresh token the client presents. A token already spent
+                revokes its whole family and the latest access token (reuse detection).
+        """
         jti = uuid.uuid4().hex
         new = _new_refresh_token(refresh_token.split(".", 1)[0] if "." in refresh_token else "x")
         rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti)
@@ -106,7 +168,13 @@ class TokenService:
         return self._pair(rotation.data, jti, new)
 
     def logout(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
-        """Revoke the refresh family and the access tokens named (the presented and the latest)."""
+        """Revoke the refresh family and the access tokens named (the presented and the latest).
+
+        Args:
+            refresh_token: the session's refresh token; its family is revoked. Default none.
+            access_claims: the verified claims of the access token in hand; its ``jti`` goes
+                on the deny-list of ``revocation``. Default none.
+        """
         if refresh_token is not None:
             self._revoke_access(self.store.revoke(token_hash(refresh_token)))
         if access_claims is not None and self.revocation is not None and isinstance(access_claims.get("jti"), str):

@@ -26,7 +26,11 @@ _DEFAULT_ALG = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638: SHA-256 over the required members, sorted, without whitespace."""
+    """The RFC 7638 thumbprint of a public JWK: SHA-256 over its required members, base64url.
+
+    Args:
+        jwk: a JWK as a dict (``kty`` RSA, EC, OKP or oct, with that type's members).
+    """
     members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
@@ -34,7 +38,13 @@ def thumbprint(jwk: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class SigningKey:
-    """A private key (or HMAC secret) with its algorithm and ``kid``."""
+    """A private key (or HMAC secret) with its algorithm and ``kid``; build one with a classmethod.
+
+    Args:
+        key: a ``cryptography`` private key, or the HMAC secret as bytes.
+        alg: the JWS algorithm it signs with.
+        kid: the key id put in every token's header (the RFC 7638 thumbprint by default).
+    """
 
     key: Any = field(repr=False)
     alg: str
@@ -42,7 +52,12 @@ class SigningKey:
 
     @classmethod
     def generate(cls, alg: str = "ES256") -> SigningKey:
-        """A new key for ``alg``: RS*/PS* (3072-bit RSA), ES256/384/512, EdDSA (Ed25519), HS256/384/512."""
+        """A new random key.
+
+        Args:
+            alg: RS*/PS* (3072-bit RSA), ES256/384/512, EdDSA (Ed25519) or HS256/384/512
+                (a secret as long as the hash). Default ``ES256``.
+        """
         if alg in HMAC_MIN_BYTES:
             return cls.from_secret(secrets.token_bytes(HMAC_MIN_BYTES[alg]), alg)
         if alg.startswith(("RS", "PS")):
@@ -55,7 +70,12 @@ class SigningKey:
 
     @classmethod
     def from_key(cls, key: Any, alg: str | None = None) -> SigningKey:
-        """A ``cryptography`` private key; ``alg`` defaults to RS256, the curve's ES*, or EdDSA."""
+        """Wrap a ``cryptography`` private key.
+
+        Args:
+            key: an RSA, EC or Ed25519 private key.
+            alg: the algorithm; default RS256 for RSA, the curve's ES* for EC, EdDSA for Ed25519.
+        """
         if not hasattr(key, "sign"):
             raise ValueError("a signing key must be a private key")
         kty, algs = algorithms_for(public_key_of(key))
@@ -66,11 +86,23 @@ class SigningKey:
 
     @classmethod
     def from_pem(cls, pem: str | bytes, alg: str | None = None) -> SigningKey:
+        """Load an unencrypted PEM private key.
+
+        Args:
+            pem: the PEM text (PKCS#8 or traditional).
+            alg: as in ``from_key``.
+        """
         data = pem.encode() if isinstance(pem, str) else pem
         return cls.from_key(serialization.load_pem_private_key(data, password=None), alg)
 
     @classmethod
     def from_secret(cls, secret: str | bytes, alg: str = "HS256") -> SigningKey:
+        """An HMAC key; its ``kid`` is the thumbprint of the secret, which reveals nothing of it.
+
+        Args:
+            secret: at least as many bytes as the hash output (32 for HS256); a str is UTF-8 encoded.
+            alg: ``HS256`` (default), ``HS384`` or ``HS512``.
+        """
         raw = secret.encode() if isinstance(secret, str) else secret
         if len(raw) < HMAC_MIN_BYTES[alg]:
             raise ValueError(f"{alg} needs a secret of at least {HMAC_MIN_BYTES[alg]} bytes")
@@ -79,14 +111,17 @@ class SigningKey:
 
     @property
     def symmetric(self) -> bool:
+        """True for an HMAC secret, which is never published."""
         return self.alg in HMAC_MIN_BYTES
 
     def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK with ``kid``, ``use: sig`` and ``alg``; refused for HMAC."""
         if self.symmetric:
             raise ValueError("an HMAC secret is never published")
         return {**_public_jwk(self.key, self.alg), "kid": self.kid, "use": "sig", "alg": self.alg}
 
     def private_pem(self) -> str:
+        """The private key as unencrypted PKCS#8 PEM; refused for HMAC."""
         if self.symmetric:
             raise ValueError("an HMAC secret has no PEM form")
         return str(
@@ -96,6 +131,7 @@ class SigningKey:
         )
 
     def public_pem(self) -> str:
+        """The public key as SubjectPublicKeyInfo PEM (what ``keys`` in the settings takes)."""
         return (
             load_pem(self.private_pem())
             .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -103,6 +139,12 @@ class SigningKey:
         )
 
     def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
+        """A compact JWS of ``claims`` with this key's ``alg`` and ``kid`` in the header.
+
+        Args:
+            claims: the payload, as given (no claim is added).
+            typ: the header ``typ``; default ``JWT`` (``TokenIssuer`` uses ``at+jwt``).
+        """
         return jwt.encode(claims, self.key, algorithm=self.alg, headers={"kid": self.kid, "typ": typ})
 
 
@@ -112,7 +154,14 @@ def _public_jwk(key: Any, alg: str) -> dict[str, Any]:
 
 
 class KeyRing:
-    """One current signing key, and retired keys kept (and published) for ``keep_retired_seconds``."""
+    """One current signing key, and retired keys that stay published for a while.
+
+    Args:
+        current: the key that signs from now on.
+        retired: older keys still to publish (their retirement counts from now).
+        keep_retired_seconds: how long a retired key stays published; make it at least the
+            longest token lifetime plus your verifiers' JWKS cache time. Default one day.
+    """
 
     def __init__(self, current: SigningKey, retired: Sequence[SigningKey] = (), keep_retired_seconds: float = 86400) -> None:
         self._lock = threading.Lock()
@@ -122,15 +171,21 @@ class KeyRing:
 
     @property
     def current(self) -> SigningKey:
+        """The key that signs new tokens."""
         return self._current
 
     @property
     def retired(self) -> list[SigningKey]:
+        """The retired keys still kept, newest first."""
         cutoff = time.time() - self.keep_retired_seconds
         return [k for k, at in self._retired if at > cutoff]
 
     def rotate(self, new: SigningKey | None = None) -> SigningKey:
-        """Sign with ``new`` (or a fresh key of the same algorithm) from now on; keep the old one published."""
+        """Sign with a new key from now on; the old one stays published. Returns the new key.
+
+        Args:
+            new: the next key; default a fresh key of the current algorithm.
+        """
         fresh = new or SigningKey.generate(self._current.alg)
         with self._lock:
             cutoff = time.time() - self.keep_retired_seconds
@@ -139,6 +194,7 @@ class KeyRing:
         return fresh
 
     def signing_keys(self) -> list[SigningKey]:
+        """The current key, then the retired keys still kept."""
         return [self._current, *self.retired]
 
     def jwks(self) -> dict[str, Any]:

@@ -19,7 +19,12 @@ __all__ = ["MemoryRefreshStore", "MemoryRevocationStore"]
 
 
 class MemoryRevocationStore:
-    """Revocations for one process. Entries expire with the tokens they name."""
+    """Revocations for one process. Entries expire with the tokens they name.
+
+    Args:
+        max_token_lifetime: how long a subject's "not before" is kept, in seconds; make it at
+            least your longest token lifetime (default one day).
+    """
 
     def __init__(self, max_token_lifetime: float = 86400) -> None:
         self.max_token_lifetime = max_token_lifetime
@@ -29,17 +34,34 @@ class MemoryRevocationStore:
         self._next_sweep = 0.0
 
     def revoke_jti(self, jti: str, expires_at: float) -> None:
+        """Deny this ``jti`` until ``expires_at``, when the token is dead anyway.
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
+        """
         with self._lock:
             self._sweep(time.time())
             self._jti[digest(jti)] = expires_at
 
     def revoke_subject(self, sub: str, before: float | None = None) -> None:
+        """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
+        """
         now = time.time()
         with self._lock:
             self._sweep(now)
             self._subjects[digest(sub)] = (now if before is None else before, now + self.max_token_lifetime)
 
     def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
+
+        Args:
+            claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
+        """
         now = time.time()
         jti, sub = claims.get("jti"), claims.get("sub")
         listed = isinstance(jti, str) and self._jti.get(digest(jti), 0) > now
@@ -47,6 +69,11 @@ class MemoryRevocationStore:
         return revoked_by(claims, listed, entry[0] if entry is not None and entry[1] > now else None)
 
     async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        """``is_revoked`` for asyncio, never blocking the event loop.
+
+        Args:
+            claims: the token's verified claims.
+        """
         return self.is_revoked(claims)
 
     def _sweep(self, now: float) -> None:
@@ -68,7 +95,7 @@ class _Family:
 
 
 class MemoryRefreshStore:
-    """Refresh-token families for one process."""
+    """Refresh-token families for one process (a ``RefreshStore``); lost on restart."""
 
     def __init__(self) -> None:
         self._families: dict[str, _Family] = {}
@@ -76,12 +103,17 @@ class MemoryRefreshStore:
         self._lock = threading.Lock()
 
     def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        """Start a family (``RefreshStore.create``).
+
+        See there for ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at``.
+        """
         with self._lock:
             self._sweep()
             self._families[family] = _Family(token_hash, dict(data), access_jti, expires_at, hashes={token_hash})
             self._by_hash[token_hash] = family
 
     def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (``access_jti`` too)."""
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:
@@ -98,6 +130,7 @@ class MemoryRefreshStore:
             return Rotation("ok", fam.data, previous)
 
     def revoke(self, token_hash: str) -> Rotation:
+        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke``."""
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:

@@ -35,10 +35,13 @@ _FAILURES = (redis.RedisError, OSError, TimeoutError, asyncio.TimeoutError)
 class RedisRevocationStore:
     """A ``jti`` deny-list and per-subject "not before" times in Redis.
 
-    ``url``: where Redis is. ``prefix``: put before every key. ``timeout``: seconds for a
-    connect or a reply (default 0.1). ``retry_seconds``: how long to stop asking after a
-    failure (default 1). ``max_token_lifetime``: how long a subject's "not before" is kept
-    (default one day; make it at least your longest token lifetime).
+    Args:
+        url: where Redis is (``redis://`` or ``rediss://``); default ``redis://127.0.0.1:6379/0``.
+        prefix: put before every key; default ``jwt_middleware:``.
+        timeout: seconds for a connect or a reply (default 0.1).
+        retry_seconds: how long to stop asking after a failure (default 1).
+        max_token_lifetime: how long a subject's "not before" is kept, in seconds (default one
+            day; make it at least your longest token lifetime).
     """
 
     def __init__(
@@ -64,17 +67,32 @@ class RedisRevocationStore:
 
     # -- writing ---------------------------------------------------------------------------
     def revoke_jti(self, jti: str, expires_at: float) -> None:
-        """Deny this ``jti`` until ``expires_at`` (Unix seconds), when the token is dead anyway."""
+        """Deny this ``jti`` until ``expires_at``, when the token is dead anyway.
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
+        """
         if expires_at > time.time():
             self.client.set(self._jti_key(jti), b"1", exat=int(expires_at) + 1)
 
     def revoke_subject(self, sub: str, before: float | None = None) -> None:
-        """Revoke every token of ``sub`` issued at or before ``before`` (default: now)."""
+        """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
+        """
         at = time.time() if before is None else before
         self.client.set(self._sub_key(sub), repr(at).encode(), ex=int(self.max_token_lifetime))
 
     # -- reading ---------------------------------------------------------------------------
     def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
+
+        Args:
+            claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
+        """
         keys = self._keys(claims)
         if not keys:
             return False
@@ -86,6 +104,11 @@ class RedisRevocationStore:
         return self._decide(claims, keys, values)
 
     async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        """``is_revoked`` for asyncio, never blocking the event loop.
+
+        Args:
+            claims: the token's verified claims.
+        """
         keys = self._keys(claims)
         if not keys:
             return False
@@ -176,11 +199,17 @@ return {'ok', data, jti}
 
 
 class RedisRefreshStore:
-    """Refresh-token families in Redis, rotated atomically by one Lua script (one round trip).
+    """Refresh-token families in Redis (a ``RefreshStore``), rotated atomically by one Lua script (one round trip).
 
     Keys: ``<prefix>rt:<sha256 of the token>`` -> family, and ``<prefix>fam:<family>`` (a hash
     of the current token's digest, the family data, the latest access ``jti`` and a revoked
     flag), all expiring with the family. For a single Redis or a primary; not Redis Cluster.
+
+    Args:
+        url: where Redis is; default ``redis://127.0.0.1:6379/0``.
+        prefix: put before every key; default ``jwt_middleware:``.
+        timeout: seconds for a connect or a reply (default 0.5); a refresh that times out
+            raises ``redis.TimeoutError``.
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5) -> None:
@@ -189,6 +218,10 @@ class RedisRefreshStore:
         self._rotate = self.client.register_script(_ROTATE)
 
     def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        """Start a family in one transaction (``RefreshStore.create``).
+
+        See there for ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at``.
+        """
         fkey = f"{self.prefix}fam:{family}"
         ttl_ms = max(1, int((expires_at - time.time()) * 1000))
         pipe = self.client.pipeline(transaction=True)
@@ -198,9 +231,11 @@ class RedisRefreshStore:
         pipe.execute()
 
     def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+        """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (``access_jti`` too)."""
         return self._run(token_hash, new_hash, access_jti)
 
     def revoke(self, token_hash: str) -> Rotation:
+        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke``."""
         return self._run(token_hash, "", "revoke")
 
     def _run(self, token_hash: str, new_hash: str, mode: str) -> Rotation:
@@ -213,4 +248,5 @@ class RedisRefreshStore:
         )
 
     def close(self) -> None:
+        """Close the connection pool."""
         self.client.close()
