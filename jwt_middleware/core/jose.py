@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -77,8 +78,43 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_re
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
+MAX_JSON_DEPTH = 32  # objects and arrays inside each other; real tokens need 3 or 4
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.S)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def too_deep(data: bytes) -> bool:
+    """Whether JSON text nests objects and arrays deeper than ``MAX_JSON_DEPTH``.
+
+    Checked before parsing, and cheaply: most payloads hold fewer brackets than the limit.
+    """
+    if data.count(b"{") + data.count(b"[") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for c in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        depth += 1 if c in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """I-JSON (RFC 7493 §2.1): no string, member name included, may hold an unpaired surrogate."""
+    if isinstance(value, str):
+        return not value.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
+
+
 def json_object(data: bytes, what: str) -> Claims:
-    """Parse a UTF-8 JSON object with no duplicate names and no NaN/Infinity; objects are read-only."""
+    """Parse a UTF-8 I-JSON object: no duplicate names, no NaN/Infinity, no unpaired surrogates,
+    nesting at most ``MAX_JSON_DEPTH``; objects are read-only."""
+    if too_deep(data):
+        raise _malformed(f"{what} JSON is nested too deeply")
     try:
         text = data.decode("utf-8")
         try:
@@ -91,6 +127,8 @@ def json_object(data: bytes, what: str) -> Claims:
         raise _malformed(f"{what} is not a valid JSON object") from exc
     if not isinstance(value, Claims):
         raise _malformed(f"{what} is not a JSON object")
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value):  # only escapes can make one
+        raise _malformed(f"{what} has a string that is not valid Unicode")
     return value
 
 
@@ -120,6 +158,14 @@ def check_header(header: Mapping[str, Any]) -> None:
     typ = header.get("typ")
     if typ is not None and not isinstance(typ, str):
         raise _malformed("typ must be a string")
+
+
+def media_type(typ: object) -> str | None:
+    """A ``typ`` as compared (RFC 7515 §4.1.9): lower case, without an ``application/`` prefix; ``None`` if absent."""
+    if not isinstance(typ, str):
+        return None
+    typ = typ.lower()
+    return typ[12:] if typ.startswith("application/") else typ
 
 
 def ascii_bytes(token: str) -> bytes:
