@@ -78,31 +78,36 @@ class JWTAuth:
         roles: the token's roles.
     """
 
-    __slots__ = ("_claims", "_identity", "_roles", "_scopes")
+    __slots__ = ("_claims", "_paths", "_roles", "_scopes")
 
     def __init__(self, claims: Mapping[str, Any] | None, scopes: Sequence[str] = (), roles: Sequence[str] = ()) -> None:
         self._claims = claims
-        self._identity: Identity | None = None
+        self._paths: tuple[Sequence[str], Sequence[str]] | None = None
         self._roles = ClaimList(roles)
         granted = ["authenticated", *scopes, *roles] if claims is not None else []  # Starlette's convention
         self._scopes = ClaimList(dict.fromkeys(granted))
 
     @classmethod
     def _of(cls, identity: Identity) -> JWTAuth:
-        """An auth whose grants are read from the claims only when first asked for."""
+        """An auth whose grants are read from the claims only when first asked for.
+
+        It keeps the claims and where to read the grants, not the identity: an identity that
+        holds its auth, held by its auth, would be a reference cycle per verified token, kept
+        alive after the token cache forgets it until a full garbage collection.
+        """
         auth = cls.__new__(cls)
         auth._claims = identity.claims
-        auth._identity = identity
+        auth._paths = identity._grant_paths
         return auth
 
     def _grants(self) -> None:
-        identity = self._identity
-        if identity is None:  # another thread got here first; it set both
+        paths, claims = self._paths, self._claims
+        if paths is None or claims is None:  # another thread got here first; it set both
             return
-        roles = identity.roles
+        roles = ClaimList(grants(claims, paths[1]))
         self._roles = roles
-        self._scopes = ClaimList(dict.fromkeys(["authenticated", *identity.scopes, *roles]))
-        self._identity = None
+        self._scopes = ClaimList(dict.fromkeys(["authenticated", *grants(claims, paths[0]), *roles]))
+        self._paths = None
 
     @property
     def claims(self) -> Mapping[str, Any] | None:
@@ -112,14 +117,14 @@ class JWTAuth:
     @property
     def scopes(self) -> list[str]:
         """``authenticated``, the scopes and the roles: what ``starlette.authentication.requires`` checks."""
-        if self._identity is not None:
+        if self._paths is not None:
             self._grants()
         return self._scopes
 
     @property
     def roles(self) -> list[str]:
         """The roles read by ``role_claims``."""
-        if self._identity is not None:
+        if self._paths is not None:
             self._grants()
         return self._roles
 
