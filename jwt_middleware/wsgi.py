@@ -69,7 +69,7 @@ class JWTWSGIMiddleware:
         query = ""
         if self._query_key is not None:
             query = environ.get("QUERY_STRING", "")
-            if self._query_key in query:  # the app never needs the token again; logs must not see it
+            if gate.finder.may_hold(query):  # the app never needs the token again; logs must not see it
                 environ["QUERY_STRING"] = gate.finder.without_token(query)
         outcome = gate.authenticate(
             () if authorization is None else (authorization,),

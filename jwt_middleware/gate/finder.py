@@ -15,6 +15,9 @@ from ..core.errors import InvalidRequest, InvalidToken
 
 _B64TOKEN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 _COOKIE_SPLIT = re.compile(r"[;,]")
+# A piece of a comma-joined Authorization value that begins a credential: "Basic abc", "Bearer x", "Bearer".
+# An auth-param ("realm=..." or "realm = ...") does not: its name is followed by "=".
+_CREDENTIAL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *$)")
 _OWS = " \t"
 
 
@@ -48,6 +51,8 @@ class TokenFinder:
         if len(values) > 1:
             raise InvalidRequest("multiple_authorization", "more than one Authorization header")
         value = values[0].strip(_OWS)
+        if "," in value:  # a b64token has no comma: two headers folded into one (RFC 9110 §5.3)
+            _refuse_folded(value)
         scheme, _, credential = value.partition(" ")
         if scheme.lower() != "bearer":
             return None
@@ -69,8 +74,16 @@ class TokenFinder:
             raise _too_large()
         return (value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value) or None
 
+    def may_hold(self, query: str) -> bool:
+        """Whether the query string can hold the token parameter: its name as written, or percent-encoded.
+
+        Names are compared after percent-decoding, as every query parser does, so that
+        ``?%61ccess_token=`` is the same parameter to us as to the app and its logs.
+        """
+        return self.query_key is not None and (self.query_key in query or "%" in query)
+
     def from_query(self, query: str) -> str | None:
-        if self.query_key is None or self.query_key not in query:
+        if not self.may_hold(query):
             return None
         found: str | None = None
         for pair in query.split("&"):
@@ -117,6 +130,14 @@ class TokenFinder:
         """One named cookie's value (for the CSRF check); two of them count as none."""
         values = _cookies_named(cookies, name)
         return values[0] if len(values) == 1 and values[0] else None
+
+
+def _refuse_folded(value: str) -> None:
+    """Two credentials in one value, one of them Bearer, are two Authorization headers: 400, as ASGI sees them."""
+    starts = [piece.strip(_OWS) for piece in value.split(",")]
+    schemes = [piece.partition(" ")[0].lower() for piece in starts if _CREDENTIAL.match(piece)]
+    if len(schemes) > 1 and "bearer" in schemes:
+        raise InvalidRequest("multiple_authorization", "more than one Authorization header")
 
 
 def _cookies_named(headers: Sequence[str], name: str) -> list[str]:
