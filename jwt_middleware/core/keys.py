@@ -7,6 +7,7 @@ only decides which JWKs are acceptable and which algorithms each key may verify.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,10 +28,12 @@ EC_ALGORITHMS = {
     "secp521r1": frozenset({"ES512", "ES521"}),
     "secp256k1": frozenset({"ES256K"}),
 }
-OKP_ALGORITHMS = frozenset({"EdDSA"})
-ASYMMETRIC_ALGORITHMS = RSA_ALGORITHMS | OKP_ALGORITHMS | frozenset().union(*EC_ALGORITHMS.values())
+# RFC 9864: the fully specified Ed25519 and Ed448 beside the polymorphic (deprecated) EdDSA.
+OKP_ALGORITHMS = {"Ed25519": frozenset({"EdDSA", "Ed25519"}), "Ed448": frozenset({"EdDSA", "Ed448"})}
+ASYMMETRIC_ALGORITHMS = RSA_ALGORITHMS | frozenset().union(*OKP_ALGORITHMS.values(), *EC_ALGORITHMS.values())
 SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | frozenset(HMAC_MIN_BYTES)
 MIN_RSA_BITS = 2048
+_EC_COORDINATE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66, "secp256k1": 32}
 _FROM_JWK = {"RSA": RSAAlgorithm.from_jwk, "EC": ECAlgorithm.from_jwk, "OKP": OKPAlgorithm.from_jwk}
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
@@ -68,8 +71,10 @@ def algorithms_for(key: PublicKey) -> tuple[str, frozenset[str]]:
         if algs is None:
             raise KeyRejected("unsupported_key", f"curve {key.curve.name} is not supported")
         return "EC", algs
-    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return "OKP", OKP_ALGORITHMS
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "OKP", OKP_ALGORITHMS["Ed25519"]
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "OKP", OKP_ALGORITHMS["Ed448"]
     raise KeyRejected("unsupported_key", "unsupported key type")
 
 
@@ -117,7 +122,7 @@ def from_jwk(jwk: Mapping[str, Any]) -> VerificationKey:
     if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= 256):
         raise KeyRejected("bad_jwk", "kid must be a short string")
     try:
-        key = _FROM_JWK[kty](dict(jwk))
+        key = _FROM_JWK[kty](_padded_ec(jwk) if kty == "EC" else dict(jwk))
     except Exception as exc:  # untrusted input to a third-party parser: one bad key is skipped
         raise KeyRejected("bad_jwk", "JWK members do not form a key") from exc
     found_kty, algs = algorithms_for(public_key_of(key))
@@ -127,6 +132,25 @@ def from_jwk(jwk: Mapping[str, Any]) -> VerificationKey:
             raise KeyRejected("alg_mismatch", "the JWK's alg does not fit its key type")
         algs = frozenset({alg})
     return VerificationKey(kid, found_kty, algs, public_key_of(key))
+
+
+def _padded_ec(jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """The JWK with short EC members left-padded to the curve's size (RFC 7518 §6.2.1.2 wants the full length).
+
+    Some libraries (authlib) drop leading zero bytes; jose, jwcrypto and joserfc pad them
+    back, and so do we. Only shorter members change: a longer one stays, and is refused.
+    """
+    padded = dict(jwk)
+    size = _EC_COORDINATE_BYTES.get(jwk.get("crv"))  # type: ignore[arg-type]
+    for member in ("x", "y", "d") if size else ():
+        value = jwk.get(member)
+        if isinstance(value, str) and len(value) < -(-size * 4 // 3):  # type: ignore[operator]
+            try:
+                raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            except ValueError:
+                continue  # left for PyJWT to refuse
+            padded[member] = base64.urlsafe_b64encode(raw.rjust(size, b"\0")).rstrip(b"=").decode()  # type: ignore[arg-type]
+    return padded
 
 
 def hmac_key(secret: bytes, allowed: Iterable[str]) -> VerificationKey:
