@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..core import jose
 from ..core import keys as _keys
 from ..core.errors import ConfigError
 from . import validate as check
@@ -19,7 +20,7 @@ from .rules import Rule, compile_rules
 _PROVIDER_INHERITS = (
     "algorithms", "audience", "leeway", "required_claims", "jwks_cache_seconds",
     "jwks_min_refresh_seconds", "jwks_timeout_seconds", "jwks_max_stale_seconds",
-    "jwks_max_bytes", "jwks_max_keys", "jwks_allow_http",
+    "jwks_max_bytes", "jwks_max_keys", "jwks_allow_http", "token_types",
 )  # fmt: skip
 _KEY_SOURCES = ("secret", "keys", "jwks_url", "oidc_discovery")
 
@@ -46,6 +47,7 @@ class Provider:
     jwks_max_bytes: int
     jwks_max_keys: int
     jwks_allow_http: bool
+    token_types: frozenset[str] | None
 
     @property
     def name(self) -> str:
@@ -104,7 +106,14 @@ def _provider(raw: Mapping[str, Any], where: str) -> Provider:
         jwks_max_bytes=check.integer(f"{where}jwks_max_bytes", raw["jwks_max_bytes"], 1024, 16 * 1024 * 1024),
         jwks_max_keys=check.integer(f"{where}jwks_max_keys", raw["jwks_max_keys"], 1, 1000),
         jwks_allow_http=allow_http,
+        token_types=_token_types(f"{where}token_types", raw.get("token_types")),
     )  # fmt: skip
+
+
+def _token_types(key: str, value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(t for t in map(jose.media_type, check.strings(key, value, single_ok=True)) if t)
 
 
 DEFAULT_LEEWAY = 5.0
@@ -154,6 +163,7 @@ class Settings:
     csrf: str = "double_submit"
     csrf_cookie: str = "csrf_token"
     csrf_header: str = "X-CSRF-Token"
+    token_types: Sequence[str] | None = None
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)

@@ -21,9 +21,9 @@ from jwt.algorithms import Algorithm, get_default_algorithms
 from ..config.settings import Provider, Settings
 from ..core import claims as _claims
 from ..core import jose as _jose
-from ..core.errors import InvalidToken, RevocationUnavailable
+from ..core.errors import InvalidToken, KeySourceUnavailable, RevocationUnavailable
 from ..core.identity import Identity
-from ..core.keys import KeySet, KeySource, VerificationKey
+from ..core.keys import HMAC_MIN_BYTES, KeySet, KeySource, StaticKeys, VerificationKey
 from ..core.revocation import RevocationStore
 from ..keysets.remote import remote_or_static
 
@@ -32,6 +32,8 @@ MAX_KEY_TRIES = 8
 MAX_HEADERS = 64  # distinct header segments remembered (an issuer uses one per key)
 _sha256 = hashlib.sha256
 _ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
+# RFC 9864 names, verified by PyJWT's EdDSA algorithm; the key's type (bound in core.keys) decides the curve.
+_ALGORITHMS["Ed25519"] = _ALGORITHMS["Ed448"] = _ALGORITHMS["EdDSA"]
 KeySourceFactory = Callable[[Provider], KeySource]
 
 
@@ -51,6 +53,7 @@ class _Pending(NamedTuple):
     provider: Provider
     source: KeySource
     digest: bytes
+    fallback: KeySource | None  # where to look next if ``source`` (local keys) has no key that verifies
 
 
 class Verifier:
@@ -64,7 +67,8 @@ class Verifier:
 
     def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
         self.settings = settings
-        self._sources = [(p, key_source(p)) for p in settings.resolved_providers]
+        # A remote provider's own local keys (secret, pinned keys) verify without the remote set.
+        self._sources = [(p, key_source(p), _local_keys(p)) for p in settings.resolved_providers]
         self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
         self._single = self._sources[0] if len(self._sources) == 1 else None
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
@@ -80,7 +84,18 @@ class Verifier:
 
     def health(self) -> list[dict[str, Any]]:
         """One snapshot per provider: key source state, key ids, last fetch and failures."""
-        return [source.health() for _, source in self._sources]
+        return [source.health() for _, source, _ in self._sources]
+
+    def expires_at(self, claims: Mapping[str, Any]) -> float | None:
+        """When verified claims stop being valid: ``exp`` plus the provider's ``leeway`` (``None`` without ``exp``).
+
+        Args:
+            claims: claims this verifier accepted.
+        """
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return None
+        return float(exp) + (self._single or self._provider_for(claims))[0].leeway
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
         """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``.
@@ -100,7 +115,7 @@ class Verifier:
         """
         now = time.time() if now is None else now
         step = self._begin(token, now)
-        if isinstance(step, _Pending):
+        while isinstance(step, _Pending):
             kid = step.header.kid
             keyset = step.source.current(kid)
             if keyset is None:
@@ -128,7 +143,7 @@ class Verifier:
         """
         now = time.time() if now is None else now
         step = self._begin(token, now)
-        if isinstance(step, _Pending):
+        while isinstance(step, _Pending):
             kid = step.header.kid
             keyset = step.source.current(kid)
             if keyset is None:
@@ -188,10 +203,15 @@ class Verifier:
             header = self._read_header(head)
         claims = _jose.read_payload(payload)
         signature = _jose.read_signature(sig)
-        provider, source = self._single or self._provider_for(claims)
+        provider, source, local = self._single or self._provider_for(claims)
         if header.alg not in provider.algorithms:
             raise InvalidToken("alg_not_allowed", "token algorithm is not accepted")
-        return _Pending(header, claims, raw[: len(head) + 1 + len(payload)], signature, provider, source, digest)
+        if provider.token_types is not None and _jose.media_type(header.header.get("typ")) not in provider.token_types:
+            raise InvalidToken("token_type_not_allowed", "token type (typ) is not accepted")
+        fallback = None
+        if local is not None:
+            source, fallback = _local_first(header, source, local)
+        return _Pending(header, claims, raw[: len(head) + 1 + len(payload)], signature, provider, source, digest, fallback)
 
     def _read_header(self, head: bytes) -> _jose.Header:
         """Read a header segment and remember the verdict, good or bad: it depends on its bytes alone."""
@@ -240,7 +260,7 @@ class Verifier:
             raise
         return identity
 
-    def _provider_for(self, claims: Mapping[str, Any]) -> tuple[Provider, KeySource]:
+    def _provider_for(self, claims: Mapping[str, Any]) -> tuple[Provider, KeySource, StaticKeys | None]:
         if self._single is not None:
             return self._single
         iss = claims.get("iss")
@@ -249,8 +269,14 @@ class Verifier:
             raise InvalidToken("unknown_issuer", "token issuer is not accepted")
         return found
 
-    def _finish(self, step: _Pending, keyset: KeySet, now: float) -> Identity:
-        key = _check_signature(step.header, step.signing_input, step.signature, keyset)
+    def _finish(self, step: _Pending, keyset: KeySet, now: float) -> Identity | _Pending:
+        """The identity, or the step again with its fallback source when the local keys had none that verifies."""
+        try:
+            key = _check_signature(step.header, step.signing_input, step.signature, keyset)
+        except InvalidToken as exc:
+            if step.fallback is None or exc.reason not in ("unknown_key", "bad_signature"):
+                raise
+            return step._replace(source=step.fallback, fallback=None)
         exp, nbf, iat = _claims.check_claims(step.claims, step.provider, now)
         identity = Identity(step.claims, *self._grant_paths)
         if self._claims_check is not None:
@@ -264,6 +290,29 @@ class Verifier:
             while len(self._cache) >= self._cache_size:
                 self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here
             self._cache[digest] = entry
+
+
+def _local_keys(provider: Provider) -> StaticKeys | None:
+    return StaticKeys(provider.keys, provider.name) if provider.remote and provider.keys else None
+
+
+def _local_first(header: _jose.Header, remote: KeySource, local: StaticKeys) -> tuple[KeySource, KeySource | None]:
+    """Which keys a token of a remote provider with local keys tries first, and where it looks next.
+
+    The local keys alone when only they can verify it (HMAC: a key set never carries one) or
+    when they name its ``kid``; first, before waiting, when the remote set is not there yet
+    (an identity provider outage never takes down what a local key can check); else the
+    remote set, which holds the local keys too.
+    """
+    if not local.keyset.lookup(header.kid, header.alg)[0]:
+        return remote, None
+    if header.alg in HMAC_MIN_BYTES or (header.kid is not None and local.keyset.has_kid(header.kid)):
+        return local, None
+    try:
+        ready = remote.current(header.kid) is not None
+    except KeySourceUnavailable:  # down and cold: the local keys first; the remote answers 503 after them
+        ready = False
+    return (remote, None) if ready else (local, remote)
 
 
 def _check_signature(header: _jose.Header, signing_input: bytes, signature: bytes, keyset: KeySet) -> VerificationKey:
