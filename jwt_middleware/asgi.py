@@ -13,6 +13,8 @@ before ``websocket.accept``, with the HTTP denial response when the server offer
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -86,7 +88,7 @@ class JWTMiddleware:
         query = ""
         if self._query_key is not None:
             query = s.get("query_string", b"").decode("latin-1")
-            if self._query_key in query:  # servers log path?query from this scope: drop the token
+            if self.gate.finder.may_hold(query):  # servers log path?query from this scope: drop the token
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
         outcome = await self.gate.authenticate_async(
             authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site
@@ -103,6 +105,11 @@ class JWTMiddleware:
             s[IDENTITY_KEY] = outcome
             s["user"] = outcome.user
             s["auth"] = outcome.auth
+            if kind == "websocket":
+                deadline = self.gate.verifier.expires_at(outcome.claims)
+                if deadline is not None:
+                    await _until_expiry(self.app, scope, receive, send, deadline)
+                    return
         await self.app(scope, receive, send)
 
     def _read_headers(self, kind: str, headers: Any) -> tuple[list[str], list[str], str | None, bool]:
@@ -132,6 +139,69 @@ class JWTMiddleware:
 def _same_origin(origin: bytes, host: bytes | None) -> bool:
     """A browser's WebSocket ``Origin`` (``scheme://host[:port]``) names the host it connects to."""
     return host is not None and origin.partition(b"://")[2].lower() == host.lower()
+
+
+async def _until_expiry(app: Any, scope: Any, receive: Receive, send: Send, deadline: float) -> None:
+    socket = _ClosesAtExpiry(receive, send, deadline)
+    try:
+        await app(scope, socket.receive, socket.send)
+    finally:
+        socket.stop()
+
+
+class _ClosesAtExpiry:
+    """A WebSocket accepted on a token that expires: at ``deadline`` (Unix seconds) it is
+    closed with 1008, the app receives ``websocket.disconnect``, and what it sends after that
+    is dropped. An ``accept`` sent after the deadline becomes that close."""
+
+    def __init__(self, receive: Receive, send: Send, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._receive, self._send = receive, send
+        self._accepted = self._closed = False
+        self._expired: asyncio.Future[None] = loop.create_future()
+        self._pending: asyncio.Future[Any] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._timer = loop.call_later(max(0.0, deadline - time.time()), self._expire)
+
+    def _expire(self) -> None:
+        self._expired.set_result(None)
+        if self._accepted:  # the app may not be receiving: close now, not at its next receive
+            self._closer = asyncio.ensure_future(self._close())
+
+    async def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._send({"type": "websocket.close", "code": 1008, "reason": "token expired"})
+
+    async def receive(self) -> Any:
+        if not self._expired.done():
+            if self._pending is None:
+                self._pending = asyncio.ensure_future(self._receive())
+            await asyncio.wait((self._pending, self._expired), return_when=asyncio.FIRST_COMPLETED)
+            if self._pending.done():
+                message, self._pending = self._pending.result(), None
+                return message
+        if self._accepted:
+            await self._close()
+        return {"type": "websocket.disconnect", "code": 1008}
+
+    async def send(self, message: Any) -> None:
+        if self._closed:
+            return
+        kind = message["type"]
+        if kind == "websocket.accept":
+            if self._expired.done():
+                await self._close()
+                return
+            self._accepted = True
+        elif kind in ("websocket.close", "websocket.http.response.start"):
+            self._closed = kind == "websocket.close"
+        await self._send(message)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 async def _deny_http(scope: dict[str, Any], challenge: Challenge, receive: Any, send: Any) -> None:
