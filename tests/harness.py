@@ -58,6 +58,7 @@ class ASGIHarness(Harness):
                 user=scope.get("user"),
                 auth=scope.get("auth"),
                 type=scope["type"],
+                query=scope.get("query_string", b"").decode("latin-1"),
                 scopes=get_scopes(scope),
                 roles=get_roles(scope),
             )
@@ -148,6 +149,7 @@ class WSGIHarness(Harness):
                 called=True,
                 claims=environ.get(CLAIMS_KEY),
                 remote_user=environ.get("REMOTE_USER"),
+                query=environ.get("QUERY_STRING", ""),
                 scopes=get_scopes(environ),
                 roles=get_roles(environ),
             )
