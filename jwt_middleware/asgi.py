@@ -15,23 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-
-from asgiref.typing import Scope
 
 from .config.settings import Settings, load_settings
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
+from .gate.doors import GATE_KEY, Refusal
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})
 
-# Both spellings of an ASGI app type-check against ours: Starlette's and FastAPI's
-# (``MutableMapping`` scopes, as ``add_middleware`` and ``Middleware`` expect) and
-# asgiref's (``TypedDict`` scopes).
-AnyScope = MutableMapping[str, Any] | Scope
+# Every framework's spelling of an ASGI scope type-checks against ours: Starlette's and
+# FastAPI's (``MutableMapping``, as ``add_middleware`` and ``Middleware`` expect), asgiref's
+# and Litestar's (``TypedDict`` scopes, which are ``Mapping``s).
+AnyScope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
 
@@ -39,21 +38,31 @@ Send = Callable[[Any], Awaitable[None]]
 class JWTMiddleware:
     """Wrap an ASGI app: every ``http`` and ``websocket`` request is authenticated first.
 
+    Build the settings with ``load_settings`` where the app is built, so that a bad setting
+    stops the process at import: Starlette builds its middleware on the first request (or
+    lifespan event), too late to stop a server.
+
     Args:
-        app: the ASGI app (positional).
+        app: the ASGI app (by position, as Starlette and FastAPI pass it, or as ``app=``, as
+            Litestar's ``DefineMiddleware`` does).
         settings: a mapping of settings or a ``Settings``.
         overrides: settings that replace those in ``settings``.
     """
 
     def __init__(
         self,
-        app: Callable[[Any, Any, Any], Awaitable[None]],
+        app: Callable[[Any, Any, Any], Awaitable[None]] | None = None,
         /,
         settings: Settings | Mapping[str, Any] | None = None,
         **overrides: Any,
     ) -> None:
+        # Positional-only for type checkers (Starlette's add_middleware protocol); Litestar passes app=.
+        app = overrides.pop("app", None) if app is None else app
+        if app is None:
+            raise TypeError("JWTMiddleware needs the ASGI app to wrap")
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
+        self._preflight = self.gate.settings.cors_preflight
         self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
         public = self.gate.public_paths
         self._public_exact = public.exact  # one set lookup decides the common public path
@@ -73,12 +82,20 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
+        s[GATE_KEY] = self.gate
         path = s["path"]
-        if path in self._public_exact or (self._public_prefixes is not None and self._public_prefixes(path)):
+        if (
+            path in self._public_exact
+            or (self._public_prefixes is not None and self._public_prefixes(path))
+            or (self._preflight and s.get("method") == "OPTIONS" and _is_preflight(s["headers"]))
+        ):
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
             s["user"] = ANONYMOUS
             s["auth"] = ANONYMOUS_AUTH
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
+                await self._refuse(s, refusal, receive, send)
             return
         if self._reads_cookies:
             authorization, cookies, csrf, cross_site = self._read_headers(kind, s["headers"])
@@ -110,7 +127,14 @@ class JWTMiddleware:
                 if deadline is not None:
                     await _until_expiry(self.app, scope, receive, send, deadline)
                     return
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Refusal as refusal:
+            await self._refuse(s, refusal, receive, send)
+
+    async def _refuse(self, scope: dict[str, Any], refusal: Refusal, receive: Receive, send: Send) -> None:
+        deny = _deny_websocket if scope["type"] == "websocket" else _deny_http
+        await deny(scope, self.gate.refuse(refusal.failure), receive, send)
 
     def _read_headers(self, kind: str, headers: Any) -> tuple[list[str], list[str], str | None, bool]:
         """Cookie mode: the Authorization and Cookie values, the CSRF header, and whether a
@@ -134,6 +158,12 @@ class JWTMiddleware:
                 csrf = value.decode("latin-1")
         cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
         return authorization, cookies, csrf, cross_site
+
+
+def _is_preflight(headers: Any) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` (Fetch standard)."""
+    names = {name for name, _ in headers}
+    return b"origin" in names and b"access-control-request-method" in names
 
 
 def _same_origin(origin: bytes, host: bytes | None) -> bool:

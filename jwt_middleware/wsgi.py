@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,9 @@ from .core.errors import AuthError, ConfigError
 from .core.grants import demand
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
+from .gate.doors import GATE_KEY, Refusal, gate_of, identity_of
 from .gate.gate import Gate
-from .gate.responses import Challenge, challenge_for
+from .gate.responses import Challenge
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -40,6 +42,7 @@ class JWTWSGIMiddleware:
     def __init__(self, app: WSGIApplication, /, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
+        self._preflight = self.gate.settings.cors_preflight
         header = self.gate.csrf_header
         self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
         public = self.gate.public_paths
@@ -50,6 +53,8 @@ class JWTWSGIMiddleware:
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
+        if self.gate.settings.user_loader is not None and _is_async(self.gate.settings.user_loader):
+            raise ConfigError("user_loader", "an async loader cannot run under WSGI; give a sync callable")
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
@@ -60,10 +65,14 @@ class JWTWSGIMiddleware:
         path = environ.get("PATH_INFO", "")
         if script:
             path = script + path
-        if path in self._public_exact or (self._public_prefixes is not None and self._public_prefixes(path)):
+        gate = environ[GATE_KEY] = self.gate
+        if (
+            path in self._public_exact
+            or (self._public_prefixes is not None and self._public_prefixes(path))
+            or (self._preflight and environ.get("REQUEST_METHOD") == "OPTIONS" and _is_preflight(environ))
+        ):
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
-            return self.app(environ, start_response)
-        gate = self.gate
+            return self._call_app(environ, start_response)
         authorization = environ.get("HTTP_AUTHORIZATION")
         cookie = environ.get("HTTP_COOKIE") if self._reads_cookies else None
         query = ""
@@ -90,7 +99,20 @@ class JWTWSGIMiddleware:
             subject = outcome.subject
             if subject is not None:
                 environ["REMOTE_USER"] = subject
-        return self.app(environ, start_response)
+        return self._call_app(environ, start_response)
+
+    def _call_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self.app(environ, start_response)
+        except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
+            challenge = self.gate.refuse(refusal.failure)
+            start_response(challenge.status_line, challenge.header_list(), sys.exc_info())
+            return [challenge.body]
+
+
+def _is_preflight(environ: WSGIEnvironment) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` (Fetch standard)."""
+    return "HTTP_ORIGIN" in environ and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
 
 
 def _is_async(hook: Any) -> bool:
@@ -114,9 +136,9 @@ def require_scopes(*scopes: str, roles: Sequence[str] = (), match: str = "all") 
         @functools.wraps(app)
         def wrapper(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             try:
-                demand(environ.get(IDENTITY_KEY), scopes, roles, match)
+                demand(identity_of(environ, "require_scopes"), scopes, roles, match)
             except AuthError as exc:
-                challenge = challenge_for(exc, None)
+                challenge = gate_of(environ, "require_scopes").refuse(exc)
                 start_response(challenge.status_line, challenge.header_list())
                 return [challenge.body]
             return app(environ, start_response)

@@ -164,6 +164,8 @@ class Settings:
     csrf_cookie: str = "csrf_token"
     csrf_header: str = "X-CSRF-Token"
     token_types: Sequence[str] | None = None
+    user_loader: Callable[[Mapping[str, Any]], Any] | None = None
+    cors_preflight: bool = True
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
@@ -190,6 +192,8 @@ class Settings:
         check.integer("token_cache_size", self.token_cache_size, 0, 1 << 20)
         check.hook("claims_check", self.claims_check)
         check.hook("on_error", self.on_error)
+        check.hook("user_loader", self.user_loader)
+        check.flag("cors_preflight", self.cors_preflight)
         object.__setattr__(self, "scope_claims", check.strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
         object.__setattr__(self, "role_claims", check.strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))
         check.flag("revocation_fail_open", self.revocation_fail_open)

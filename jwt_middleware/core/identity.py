@@ -15,7 +15,11 @@ IDENTITY_KEY = "jwt_middleware.identity"
 
 
 class JWTUser:
-    """Starlette's user protocol (``is_authenticated``, ``display_name``, ``identity``) over claims.
+    """The token user: who a verified token names, when no ``user_loader`` loads a user of your own.
+
+    It follows Starlette's user protocol (``is_authenticated``, ``display_name``,
+    ``identity``) and the parts of Django's that identify a user (``username``,
+    ``get_username()``, ``pk``, ``is_anonymous``), each read from ``sub``.
 
     Args:
         claims: the verified claims.
@@ -41,6 +45,25 @@ class JWTUser:
         """The ``sub`` claim (empty when absent)."""
         sub = self._claims.get("sub")
         return sub if isinstance(sub, str) else ""
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Always false."""
+        return False
+
+    @property
+    def username(self) -> str:
+        """The ``sub`` claim, as Django's ``username``."""
+        return self.identity
+
+    @property
+    def pk(self) -> str:
+        """The ``sub`` claim, as Django's primary key."""
+        return self.identity
+
+    def get_username(self) -> str:
+        """The ``sub`` claim (Django's ``get_username()``)."""
+        return self.identity
 
     @property
     def display_name(self) -> str:
