@@ -1,0 +1,151 @@
+"""Django REST framework: ``JWTAuthentication`` and the ``TokenHasScope`` permission.
+
+    REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["jwt_middleware.integrations.drf.JWTAuthentication"],
+    }
+    JWT_MIDDLEWARE = {...}   # the same settings as the middleware
+
+    class NoteList(APIView):
+        permission_classes = [IsAuthenticated, TokenHasScope]
+        required_scopes = ["notes:read"]
+
+No token: ``None``, and DRF's permissions decide (``IsAuthenticated`` answers 401 with the
+bare ``Bearer`` challenge). A bad token: 401 with the RFC 6750 challenge as
+``WWW-Authenticate`` (``authenticate_header``). A good one: ``(user, claims)``, the user
+as the Django middleware gives it. With ``JWTAuthenticationMiddleware`` installed too, the
+token is verified once, by the middleware; without it, by a gate built from
+``settings.JWT_MIDDLEWARE``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from ..core.errors import AuthError, InsufficientScope, MissingToken, Unavailable
+from ..core.grants import check_grants
+from ..core.identity import CLAIMS_KEY, IDENTITY_KEY, Identity
+from ..gate.doors import GATE_KEY, load_user
+from ..gate.gate import Gate
+from ..gate.responses import Challenge
+from .django import TokenUser, gate_from_settings
+
+__all__ = ["JWTAuthentication", "TokenHasScope"]
+_DOOR = "jwt_middleware.integrations.drf"
+_CHALLENGE = "jwt_middleware.challenge"  # the refusal of this request, for authenticate_header
+
+
+@functools.cache
+def _own_gate() -> Gate:
+    return gate_from_settings()
+
+
+class _Refused(exceptions.APIException):
+    """A refusal in DRF's own shape, carrying the gate's challenge and Retry-After."""
+
+    def __init__(self, challenge: Challenge, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = challenge.status
+        headers = dict(challenge.headers)
+        self.auth_header = headers.get("www-authenticate")
+        self.wait = int(headers["retry-after"]) if "retry-after" in headers else None
+
+
+class _AuthenticationFailed(exceptions.AuthenticationFailed):
+    """A 401: DRF puts ``authenticate_header`` (the stored challenge) in ``WWW-Authenticate``."""
+
+
+def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable) -> exceptions.APIException:
+    challenge = gate.refuse(failure)
+    request._request.META[_CHALLENGE] = challenge
+    if challenge.status == 401:
+        return _AuthenticationFailed(failure.description)
+    return _Refused(challenge, failure.description)
+
+
+class JWTAuthentication(BaseAuthentication):
+    """A DRF authentication class over the same gate as the middleware."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        """``(user, claims)`` for a good token, ``None`` without one; a bad token raises (401, 400 or 503).
+
+        Args:
+            request: DRF's request.
+        """
+        meta = request._request.META
+        gate: Gate | None = meta.get(GATE_KEY)
+        if gate is None:  # no middleware in front: verify here, with the same gate
+            gate = meta[GATE_KEY] = _own_gate()
+            meta[IDENTITY_KEY] = meta[CLAIMS_KEY] = None
+            self._verify(request, gate)
+        identity = meta.get(IDENTITY_KEY)
+        if not isinstance(identity, Identity):
+            return None
+        try:
+            user = load_user(meta, _DOOR, TokenUser)
+        except (AuthError, Unavailable) as exc:
+            raise _refused(request, gate, exc) from None
+        return user, identity.claims
+
+    def _verify(self, request: Request, gate: Gate) -> None:
+        meta = request._request.META
+        try:
+            authorization = meta.get("HTTP_AUTHORIZATION")
+            cookie = meta.get("HTTP_COOKIE") if gate.finder.cookie is not None else None
+            token, _ = gate.finder.find(
+                () if authorization is None else (authorization,), () if cookie is None else (cookie,), ""
+            )
+            if token is None:
+                return
+            junk = gate.verifier.refusal(token)
+            if junk is not None:
+                raise junk
+            identity = gate.verifier.identify(token)
+        except (AuthError, Unavailable) as exc:
+            raise _refused(request, gate, exc) from None
+        meta[CLAIMS_KEY], meta[IDENTITY_KEY] = identity.claims, identity
+
+    def authenticate_header(self, request: Request) -> str:
+        """The ``WWW-Authenticate`` of a 401: this request's RFC 6750 challenge, or the bare ``Bearer`` one.
+
+        Args:
+            request: DRF's request.
+        """
+        meta = request._request.META
+        challenge = meta.get(_CHALLENGE)
+        if challenge is None:
+            gate = meta.get(GATE_KEY) or _own_gate()
+            challenge = gate.refuse(MissingToken())
+        return str(dict(challenge.headers)["www-authenticate"])
+
+
+class TokenHasScope(BasePermission):
+    """Demands the view's ``required_scopes`` (and ``required_roles``; ``scope_match``: ``all`` or ``any``).
+
+    Anonymous: ``False`` (DRF answers 401 when an authenticator could have run); without
+    the grants: 403 with the ``insufficient_scope`` challenge naming them.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        """Whether the request's token holds the view's grants.
+
+        Args:
+            request: DRF's request.
+            view: the view, whose ``required_scopes``, ``required_roles`` and ``scope_match`` are read.
+        """
+        meta = request._request.META
+        identity = meta.get(IDENTITY_KEY)
+        if not isinstance(identity, Identity):
+            return False
+        scopes = tuple(getattr(view, "required_scopes", ()))
+        roles = tuple(getattr(view, "required_roles", ()))
+        try:
+            check_grants(identity.scopes, identity.roles, scopes, roles, getattr(view, "scope_match", "all"))
+        except InsufficientScope as exc:
+            raise _refused(request, meta.get(GATE_KEY) or _own_gate(), exc) from None
+        return True
