@@ -35,6 +35,7 @@ from jwt_middleware import (
     TokenPair,
     TokenService,
     get_claims,
+    load_settings,
 )
 from jwt_middleware.issuing.cookies import access_cookie, clear_cookie, csrf_cookie, new_csrf_token, refresh_cookie
 from jwt_middleware.issuing.publish import jwks_asgi_app
@@ -144,12 +145,12 @@ app = Starlette(
     ]
 )
 # Logout reads the access token when one is presented (optional), to revoke it at once.
-app.add_middleware(
-    JWTMiddleware,
-    settings=issuer.settings(
+SETTINGS = load_settings(
+    issuer.settings(
         optional=True,
         exclude_paths=["/auth/login", "/auth/refresh", "/.well-known/*"],
         revocation=revocation,
         cookie="access_token",
-    ),
+    )
 )
+app.add_middleware(JWTMiddleware, settings=SETTINGS)

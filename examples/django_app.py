@@ -1,10 +1,10 @@
-"""Django in one file, served as ASGI and as WSGI behind the middleware.
+"""Django in one file: ``JWTAuthenticationMiddleware`` in ``MIDDLEWARE``, plain views and DRF views.
 
     JWT_SECRET=... uvicorn examples.django_app:asgi_app          # ASGI
     JWT_SECRET=... python -m examples.django_app 8002             # WSGI (wsgiref)
 
-In a real project: wrap ``application`` in ``asgi.py`` / ``wsgi.py`` the same way, and read
-the settings from ``django.conf.settings`` (for example ``settings.JWT_MIDDLEWARE``).
+In a real project the two settings below go in ``settings.py``; ``asgi.py`` and ``wsgi.py``
+stay as ``startproject`` wrote them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,19 @@ if not settings.configured:
         SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "example-only-" + "x" * 40),
         ROOT_URLCONF=__name__,
         ALLOWED_HOSTS=["127.0.0.1", "localhost"],
-        INSTALLED_APPS=[],
-        MIDDLEWARE=[],
-        JWT_MIDDLEWARE={"algorithms": ["HS256"], "secret": os.environ.get("JWT_SECRET", "x" * 32), "exclude_paths": ["/health"]},
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
+        DATABASES={},
+        MIDDLEWARE=["jwt_middleware.integrations.django.JWTAuthenticationMiddleware"],
+        JWT_MIDDLEWARE={
+            "algorithms": ["HS256"],
+            "secret": os.environ.get("JWT_SECRET", "x" * 32),
+            "exclude_paths": ["/health"],
+        },
+        REST_FRAMEWORK={
+            "DEFAULT_AUTHENTICATION_CLASSES": ["jwt_middleware.integrations.drf.JWTAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+            "UNAUTHENTICATED_USER": None,
+        },
     )
     django.setup()
 
@@ -32,8 +42,12 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from jwt_middleware import JWTMiddleware, JWTWSGIMiddleware, get_claims, get_scopes
+from jwt_middleware import get_scopes
+from jwt_middleware.integrations.drf import TokenHasScope
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -41,14 +55,28 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 def me(request: HttpRequest) -> JsonResponse:
-    claims: Any = get_claims(request) or {}
-    return JsonResponse({"sub": claims.get("sub"), "scopes": get_scopes(request)})
+    # request.user: the token user (or your user_loader's); request.auth: the verified claims
+    auth: Any = request.auth  # type: ignore[attr-defined]
+    return JsonResponse({"username": request.user.get_username(), "sub": auth["sub"], "scopes": get_scopes(request)})
 
 
-urlpatterns = [path("health", health), path("me", me)]
+async def me_async(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    return JsonResponse({"username": user.get_username()})
 
-asgi_app = JWTMiddleware(ASGIHandler(), settings=settings.JWT_MIDDLEWARE)
-wsgi_app = JWTWSGIMiddleware(WSGIHandler(), settings=settings.JWT_MIDDLEWARE)
+
+class Notes(APIView):
+    permission_classes = [TokenHasScope]
+    required_scopes = ["notes:read"]
+
+    def get(self, request: Request) -> Response:
+        return Response({"notes": ["first"], "for": request.user.username})
+
+
+urlpatterns = [path("health", health), path("me", me), path("me-async", me_async), path("api/notes", Notes.as_view())]
+
+asgi_app = ASGIHandler()
+wsgi_app = WSGIHandler()
 
 if __name__ == "__main__":
     from wsgiref.simple_server import make_server

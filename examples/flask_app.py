@@ -1,6 +1,9 @@
-"""Flask: the WSGI middleware around ``app.wsgi_app``, ``get_claims`` and ``require``.
+"""Flask: the WSGI middleware around ``app.wsgi_app``; ``require``, ``current_user``, ``current_claims``.
 
 JWT_SECRET=... flask --app examples.flask_app run
+
+Flask serves ``/static/*`` through the same ``wsgi_app``, so the static files are protected
+unless excluded: ``exclude_paths`` lists them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from typing import Any
 
 import flask
 
-from jwt_middleware import JWTWSGIMiddleware, get_claims
-from jwt_middleware.integrations.flask import require
+from jwt_middleware import JWTWSGIMiddleware, Settings, load_settings
+from jwt_middleware.integrations.flask import current_claims, current_user, require
 
 
-def build_app(settings: Mapping[str, Any]) -> flask.Flask:
-    app = flask.Flask(__name__)
+def build_app(settings: Settings | Mapping[str, Any]) -> flask.Flask:
+    checked = load_settings(settings, exclude_paths=["/health", "/static/*"])  # a bad setting stops the import
+    app = flask.Flask(__name__, static_folder="static")
 
     @app.get("/health")
     def health() -> Any:
@@ -24,15 +28,14 @@ def build_app(settings: Mapping[str, Any]) -> flask.Flask:
 
     @app.get("/me")
     def me() -> Any:
-        claims = get_claims(flask.request) or {}
-        return {"sub": claims.get("sub"), "remote_user": flask.request.remote_user}
+        return {"sub": current_claims["sub"], "username": current_user.username, "remote_user": flask.request.remote_user}
 
     @app.post("/notes")
     @require("notes:write")
     def write() -> Any:
         return {"written": True}
 
-    app.wsgi_app = JWTWSGIMiddleware(app.wsgi_app, settings={"exclude_paths": ["/health"], **settings})  # type: ignore[method-assign]
+    app.wsgi_app = JWTWSGIMiddleware(app.wsgi_app, settings=checked)  # type: ignore[method-assign]
     return app
 
 

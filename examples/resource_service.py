@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from jwt_middleware import JWTMiddleware, get_claims
+from jwt_middleware import JWTMiddleware, get_claims, load_settings
 
 ISSUER = os.environ.get("AUTH_ISSUER", "http://127.0.0.1:9000")
 NOTES: dict[str, list[str]] = {}
@@ -52,7 +52,7 @@ def build_app(revocation: Any = None) -> Starlette:
         "revocation": revocation,
     }
     app = Starlette(routes=[Route("/api/me", me), Route("/api/notes", add_note, methods=["POST"]), Route("/health", me)])
-    app.add_middleware(JWTMiddleware, settings=settings)
+    app.add_middleware(JWTMiddleware, settings=load_settings(settings))  # validated now, not at the first request
     return app
 
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from jwt_middleware import JWTMiddleware, get_claims
+from jwt_middleware import JWTMiddleware, get_claims, load_settings
 
 
 async def health(request: Request) -> JSONResponse:
@@ -36,7 +36,8 @@ async def write(request: Request) -> JSONResponse:
 def build_app(settings: Mapping[str, Any]) -> Starlette:
     routes = [Route("/health", health), Route("/me", me), Route("/notes", write, methods=["POST"])]
     # "authenticated" is what Starlette's own AuthenticationMiddleware grants; give it to every token
-    return Starlette(routes=routes, middleware=[Middleware(JWTMiddleware, settings={"exclude_paths": ["/health"], **settings})])
+    checked = load_settings(settings, exclude_paths=["/health"])  # validated here: a bad setting stops the import
+    return Starlette(routes=routes, middleware=[Middleware(JWTMiddleware, settings=checked)])
 
 
 app = build_app({"algorithms": ["HS256"], "secret": os.environ.get("JWT_SECRET", "x" * 32), "scope_claims": ["scope", "scp"]})
