@@ -146,3 +146,37 @@ def test_a_cross_site_style_post_without_the_csrf_header_is_refused(demo: str, b
                headers: {'Content-Type': 'application/json'}, body: '{"text": "forged"}'}).then(r => r.status)"""
     )
     assert status == 400
+
+
+def test_swagger_ui_authorize_with_a_pasted_token_in_a_real_browser(browser: Any) -> None:
+    """FastAPI's Swagger UI, served from a package (no CDN): Authorize, paste a token, call a protected route."""
+    from selenium.webdriver.common.by import By
+    from servers import uvicorn_server
+    from tokens import SECRET, claims, mint
+
+    from examples import fastapi_app
+
+    app = fastapi_app.build_app({"algorithms": ["HS256"], "secret": SECRET})
+    with uvicorn_server(app) as base:
+        browser.get(f"http://{base}/docs")
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "button.authorize"), 20)
+        browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".modal-ux input"))
+        browser.find_element(By.CSS_SELECTOR, ".modal-ux input").send_keys(mint(claims(scope="notes:read")))
+        browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
+        browser.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
+
+        def call(operation: str) -> str:
+            block = browser.find_element(By.ID, operation)
+            block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+            _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
+            block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
+            block.find_element(By.CSS_SELECTOR, "button.execute").click()
+            cell = ".live-responses-table tbody .response-col_status"
+            _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, cell))
+            return str(block.find_element(By.CSS_SELECTOR, cell).text).splitlines()[0]  # "403", "Undocumented"
+
+        assert call("operations-default-me_me_get") == "200"
+        assert call("operations-default-write_notes_post") == "403"  # the pasted token has notes:read only
+        requests = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert requests and all(name.startswith(f"http://{base}/") for name in requests), requests

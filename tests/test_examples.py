@@ -17,7 +17,7 @@ from servers import free_socket, uvicorn_processes
 from starlette.testclient import TestClient
 from tokens import SECRET, claims, mint, rsa_pair
 
-from examples import fastapi_app, flask_app, multi_issuer, oidc_provider, starlette_app
+from examples import fastapi_app, flask_app, litestar_app, multi_issuer, oidc_provider, quart_app, starlette_app
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,17 +41,46 @@ def test_fastapi_example() -> None:
     with TestClient(fastapi_app.build_app(HS)) as c:
         assert c.get("/health").json() == {"ok": True}
         assert c.get("/me", headers=auth(mint())).json() == {"sub": "alice", "scope": "read write"}
+        assert c.get("/profile", headers=auth(mint(claims(sub="bob")))).json() == {"username": "bob"}
         denied = c.post("/notes", headers=auth(mint()))
         assert denied.status_code == 403 and 'scope="notes:write"' in denied.headers["www-authenticate"]
         assert c.post("/notes", headers=auth(mint(claims(scope="notes:write")))).json() == {"written": True}
+        assert c.get("/docs").status_code == 200 and c.get("/openapi.json").status_code == 200
 
 
 def test_flask_example() -> None:
     c = flask_app.build_app(HS).test_client()
     assert c.get("/health").status_code == 200 and c.get("/me").status_code == 401
-    assert c.get("/me", headers=auth(mint())).json == {"sub": "alice", "remote_user": "alice"}
+    assert c.get("/me", headers=auth(mint())).json == {"sub": "alice", "username": "alice", "remote_user": "alice"}
     assert c.post("/notes", headers=auth(mint())).status_code == 403
     assert c.post("/notes", headers=auth(mint(claims(scope="notes:write")))).status_code == 200
+    static = c.get("/static/site.css")
+    assert static.status_code == 200 and b"font-family" in static.data  # public, as exclude_paths says
+    static.close()
+
+
+def test_litestar_example() -> None:
+    from litestar.testing import TestClient as LitestarClient
+
+    with LitestarClient(litestar_app.build_app(HS)) as c:
+        assert c.get("/health").status_code == 200
+        refused = c.get("/me")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        body = c.get("/me", headers=auth(mint(claims(name="Alice")))).json()
+        assert body == {"sub": "alice", "scopes": ["read", "write"], "user": "Alice"}
+
+
+def test_quart_example() -> None:
+    import asyncio
+
+    async def run() -> None:
+        c = quart_app.build_app(HS).test_client()
+        assert (await c.get("/health")).status_code == 200
+        refused = await c.get("/me")
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        assert await (await c.get("/me", headers=auth(mint()))).get_json() == {"sub": "alice"}
+
+    asyncio.run(run())
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -64,11 +93,20 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[i
         conn.close()
 
 
+def _django_example_answers(port: int, asgi: bool) -> None:
+    assert _get(port, "/health")[0] == 200 and _get(port, "/me")[0] == 401
+    assert _get(port, "/me", auth(mint())) == (200, {"username": "alice", "sub": "alice", "scopes": ["read", "write"]})
+    if asgi:  # an async view, reading the user with await request.auser()
+        assert _get(port, "/me-async", auth(mint(claims(sub="bob")))) == (200, {"username": "bob"})
+    status, body = _get(port, "/api/notes", auth(mint()))  # DRF: TokenHasScope wants notes:read
+    assert (status, body["detail"]) == (403, "the token lacks a required scope or role")
+    assert _get(port, "/api/notes", auth(mint(claims(scope="notes:read")))) == (200, {"notes": ["first"], "for": "alice"})
+
+
 def test_django_example_under_asgi_and_wsgi() -> None:
     env = {"JWT_SECRET": SECRET}
     with uvicorn_processes("examples.django_app:asgi_app", env) as (port,):
-        assert _get(port, "/health")[0] == 200 and _get(port, "/me")[0] == 401
-        assert _get(port, "/me", auth(mint())) == (200, {"sub": "alice", "scopes": ["read", "write"]})
+        _django_example_answers(port, asgi=True)
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -82,8 +120,7 @@ def test_django_example_under_asgi_and_wsgi() -> None:
             except OSError:
                 assert time.monotonic() < deadline and proc.poll() is None, "WSGI example did not start"
                 time.sleep(0.1)
-        assert _get(port, "/me")[0] == 401
-        assert _get(port, "/me", auth(mint())) == (200, {"sub": "alice", "scopes": ["read", "write"]})
+        _django_example_answers(port, asgi=False)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -133,7 +170,18 @@ def test_multi_issuer_example() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["raw_asgi", "raw_wsgi", "starlette_app", "fastapi_app", "flask_app", "auth_service", "resource_service"]
+    "module",
+    [
+        "raw_asgi",
+        "raw_wsgi",
+        "starlette_app",
+        "fastapi_app",
+        "flask_app",
+        "litestar_app",
+        "quart_app",
+        "auth_service",
+        "resource_service",
+    ],
 )
 def test_every_example_imports_without_side_effects(module: str) -> None:
     out = subprocess.run(

@@ -51,22 +51,15 @@ def test_flask_request() -> None:
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def django_setup() -> Any:
-    import django
-    from django.conf import settings
+    """The shared Django project, with this module's URLs and no MIDDLEWARE: the adapters wrap the handlers."""
+    import django_project
+    from django.test import override_settings
 
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="test-only-" + "x" * 40,
-            ROOT_URLCONF=__name__,
-            ALLOWED_HOSTS=["*"],
-            MIDDLEWARE=[],
-            INSTALLED_APPS=[],
-        )
-        django.setup()
-    return settings
+    django_project.configure()
+    with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=[]) as settings:
+        yield settings
 
 
 def django_view(request: Any) -> Any:

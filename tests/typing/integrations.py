@@ -1,7 +1,7 @@
 """Type-checked by ``make typecheck`` (mypy --strict), never run: the documented ways to
 install the middleware must type-check in a user's strictly typed project.
 
-Starlette and FastAPI type ``add_middleware`` and ``Middleware`` against their own ASGI
+Starlette and FastAPI type ``add_middleware`` and ``Middleware`` (Litestar, ``DefineMiddleware``) against their own ASGI
 types (``MutableMapping`` scopes); asgiref and uvicorn use ``TypedDict`` scopes. Both
 must accept ours.
 """
@@ -14,6 +14,8 @@ import flask
 import uvicorn
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from fastapi import FastAPI
+from litestar import Litestar
+from litestar.middleware import DefineMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
@@ -26,6 +28,8 @@ starlette_app.add_middleware(JWTMiddleware, settings=SETTINGS)
 
 fastapi_app = FastAPI()
 fastapi_app.add_middleware(JWTMiddleware, settings=SETTINGS, optional=True)
+
+litestar_app = Litestar(route_handlers=[], middleware=[DefineMiddleware(JWTMiddleware, settings=SETTINGS)])
 
 
 async def raw_app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

@@ -1,0 +1,198 @@
+"""Django's MIDDLEWARE class and DRF's authentication, through Django's own Client and AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import django_project
+import pytest
+from harness import WSGIHarness
+from tokens import SECRET, claims, mint
+
+from jwt_middleware import ConfigError
+
+AUTH = {"Authorization": f"Bearer {mint()}"}
+
+
+@pytest.fixture(autouse=True)
+def django() -> Iterator[None]:
+    django_project.configure()
+    yield
+
+
+def client() -> Any:
+    from django.test import Client
+
+    return Client()
+
+
+def async_get(path: str, headers: dict[str, str] | None = None) -> Any:
+    from django.test import AsyncClient
+
+    return asyncio.run(AsyncClient().get(path, headers=headers))
+
+
+def headers_of(response: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in response.headers.items()}
+
+
+# -- the middleware ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/me", "/me-async"])
+def test_a_token_user_in_sync_and_async_views_through_client_and_async_client(path: str) -> None:
+    for response in (client().get(path, headers=AUTH), async_get(path, AUTH)):
+        assert response.status_code == 200
+        body = response.json()
+        assert body == {
+            "type": "TokenUser",
+            "username": "alice",
+            "is_authenticated": True,
+            "is_anonymous": False,
+            "pk": "alice",
+            "auth_sub": "alice",
+            "claims_sub": "alice",
+        }
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({}, 401, id="no-token"),
+        pytest.param({"Authorization": f"Bearer {mint(claims(exp=1))}"}, 401, id="expired"),
+        pytest.param({"Authorization": "Bearer a b"}, 400, id="malformed"),
+    ],
+)
+def test_refusals_are_exactly_the_adapters(headers: dict[str, str], status: int) -> None:
+    adapter = WSGIHarness(django_project.JWT).request("/me", headers=list(headers.items()))
+    for response in (client().get("/me", headers=headers), async_get("/me", headers)):
+        assert response.status_code == adapter.status == status
+        assert response.content == adapter.body
+        got = headers_of(response)
+        for name in ("www-authenticate", "cache-control", "content-type"):
+            assert got[name] == adapter.headers[name], name
+
+
+def test_the_django_test_client_goes_through_the_middleware() -> None:
+    """What wrapping wsgi.py never did: Django's test client sees the 401."""
+    assert client().get("/me").status_code == 401
+
+
+def test_anonymous_passes_keep_an_anonymous_user() -> None:
+    for response in (client().get("/health"), async_get("/health")):
+        assert response.json()["type"] == "AnonymousUser" and response.json()["is_authenticated"] is False
+
+
+def test_optional_anonymous_request_and_cors_preflight() -> None:
+    from django.test import override_settings
+
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "optional": True}):
+        assert client().get("/me").json()["type"] == "AnonymousUser"
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    assert client().options("/me", headers=preflight).status_code == 200  # the view answers; no token needed
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "cors_preflight": False}):
+        assert client().options("/me", headers=preflight).status_code == 401
+
+
+def test_a_user_loader_gives_the_django_user_lazily_and_once() -> None:
+    from django.test import override_settings
+
+    calls: list[str] = []
+
+    def loader(claims: Any) -> Any:
+        calls.append(claims["sub"])
+        return django_project.load_user(claims)
+
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "user_loader": loader}):
+        body = client().get("/me", headers=AUTH).json()
+        assert (body["type"], body["username"], body["pk"]) == ("User", "alice", 1)
+        assert calls == ["alice"]  # the view read request.user several times
+        assert async_get("/me-async", AUTH).json()["type"] == "User"  # sync ORM loader, run off the event loop
+        unknown = client().get("/me", headers={"Authorization": f"Bearer {mint(claims(sub='nobody'))}"})
+        assert unknown.status_code == 401
+        assert headers_of(unknown)["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_a_failing_user_loader_is_a_503_never_a_pass(caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import override_settings
+
+    def broken(claims: Any) -> Any:
+        raise OSError("database is down")
+
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "user_loader": broken}):
+        caplog.set_level(logging.WARNING, logger="jwt_middleware")
+        response = client().get("/me", headers=AUTH)
+    assert response.status_code == 503 and headers_of(response)["retry-after"] == "5"
+    assert any("reason=user_loader_error" in r.getMessage() for r in caplog.records)
+    assert AUTH["Authorization"].split()[1] not in caplog.text
+
+
+def test_a_missing_or_bad_setting_stops_django_at_start_up() -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    with (
+        override_settings(JWT_MIDDLEWARE={"algorithm": ["HS256"], "secret": SECRET}),
+        pytest.raises(ConfigError, match="algorithms"),
+    ):
+        WSGIHandler()
+    with override_settings(JWT_MIDDLEWARE=None), pytest.raises(ConfigError, match="JWT_MIDDLEWARE"):
+        WSGIHandler()
+
+
+# -- DRF --------------------------------------------------------------------------------------
+
+
+def test_drf_no_token_lets_permissions_decide() -> None:
+    from django.test import override_settings
+
+    with override_settings(MIDDLEWARE=[]):
+        assert client().get("/api/open").json() == {"user": None, "auth": None}
+        private = client().get("/api/private")
+        assert private.status_code == 401 and headers_of(private)["www-authenticate"] == "Bearer"
+
+
+def test_drf_bad_token_is_a_401_with_the_rfc_6750_challenge() -> None:
+    from django.test import override_settings
+
+    expired = f"Bearer {mint(claims(exp=1))}"
+    with override_settings(MIDDLEWARE=[]):  # DRF verifies on its own, with the same gate
+        response = client().get("/api/private", headers={"Authorization": expired})
+    assert response.status_code == 401
+    assert headers_of(response)["www-authenticate"] == 'Bearer error="invalid_token", error_description="token has expired"'
+    assert response.json() == {"detail": "token has expired"}
+
+
+@pytest.mark.parametrize("middleware", [django_project.MIDDLEWARE, []], ids=["with-middleware", "drf-alone"])
+def test_drf_good_token_and_scopes(middleware: list[str]) -> None:
+    from django.test import override_settings
+
+    with override_settings(MIDDLEWARE=middleware):
+        ok = client().get("/api/notes", headers={"Authorization": f"Bearer {mint(claims(scope='notes:read'))}"})
+        assert ok.json() == {"user": "TokenUser", "sub": "alice"}
+        denied = client().get("/api/notes", headers=AUTH)
+        assert denied.status_code == 403
+        assert headers_of(denied)["www-authenticate"] == (
+            'Bearer error="insufficient_scope", error_description="the token lacks a required scope or role", scope="notes:read"'
+        )
+        assert client().get("/api/private", headers=AUTH).json() == {"username": "alice"}
+
+
+def test_drf_with_the_middleware_verifies_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jwt_middleware.gate.verifier import Verifier
+
+    calls: list[str] = []
+    real = Verifier.identify
+
+    def counting(self: Verifier, token: str, now: float | None = None) -> Any:
+        calls.append(token)
+        return real(self, token, now)
+
+    monkeypatch.setattr(Verifier, "identify", counting)
+    assert client().get("/api/private", headers={"Authorization": f"Bearer {mint(claims(sub='once'))}"}).json() == {
+        "username": "once"
+    }
+    assert len(calls) == 1
