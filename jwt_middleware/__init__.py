@@ -21,7 +21,7 @@ from .core.errors import (
     Unavailable,
 )
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
-from .core.revocation import RevocationStore, revoke_token
+from .core.revocation import RevocationStore, revoke_token, revoke_token_async
 from .gate.responses import Challenge
 from .gate.verifier import Verifier
 from .issuing.issuer import TokenIssuer
@@ -72,5 +72,6 @@ __all__ = [
     "get_scopes",
     "load_settings",
     "revoke_token",
+    "revoke_token_async",
     "thumbprint",
 ]

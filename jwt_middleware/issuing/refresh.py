@@ -8,6 +8,7 @@ and the access token issued last from it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -60,23 +61,32 @@ class RefreshStore(Protocol):
         """
         ...
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
         """Atomically spend ``token_hash`` and make ``new_hash`` current, if it is the current token.
+
+        Rotating again to the same ``new_hash`` answers ``ok`` again (a retried write is no
+        reuse). The token rotated away last, presented again within ``grace_seconds`` of
+        that rotation, rotates the family once more (a client retrying a refresh whose
+        answer it lost keeps its session); any other old token revokes the family.
 
         Args:
             token_hash: the digest of the presented refresh token.
             new_hash: the digest of its successor.
             access_jti: the ``jti`` of the access token issued with the successor.
+            family: the family the presented token names (its prefix); stores that key by
+                family (Redis Cluster) need it.
+            grace_seconds: the retry window; 0 for none.
 
         Returns ``ok``, ``invalid``, ``revoked``, or ``reused`` (and then revokes the family).
         """
         ...
 
-    def revoke(self, token_hash: str) -> Rotation:
+    def revoke(self, token_hash: str, family: str = "") -> Rotation:
         """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown.
 
         Args:
             token_hash: the digest of any refresh token of the family.
+            family: the family the token names.
         """
         ...
 
@@ -111,6 +121,11 @@ class TokenPair:
         return body
 
 
+def _family(refresh_token: str) -> str:
+    """The family a refresh token names: its part before the dot ("" when it has none)."""
+    return refresh_token.split(".", 1)[0] if "." in refresh_token else ""
+
+
 def _new_refresh_token(family: str) -> str:
     return f"{family}.{base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b'=').decode()}"
 
@@ -124,6 +139,9 @@ class TokenService:
         revocation: where a logout or a detected reuse puts the access token's ``jti`` (the
             same store the middleware's ``revocation`` setting reads). Default none.
         refresh_ttl: a family's lifetime in seconds (default 30 days; rotation does not extend it).
+        reuse_grace_seconds: how long after a rotation the token it spent may be presented
+            again as a retry, rotating once more instead of revoking the family (default 10;
+            0 turns the window off). A client whose refresh timed out keeps its session.
     """
 
     def __init__(
@@ -133,8 +151,10 @@ class TokenService:
         *,
         revocation: RevocationStore | None = None,
         refresh_ttl: float = 30 * 86400,
+        reuse_grace_seconds: float = 10.0,
     ) -> None:
         self.issuer, self.store, self.revocation, self.refresh_ttl = issuer, store, revocation, refresh_ttl
+        self.reuse_grace_seconds = reuse_grace_seconds
 
     def login(self, sub: str, *, scope: str | None = None, **claims: Any) -> TokenPair:
         """Start a session for an authenticated user: a new family and its first pair.
@@ -159,8 +179,9 @@ class TokenService:
                 revokes its whole family and the latest access token (reuse detection).
         """
         jti = uuid.uuid4().hex
-        new = _new_refresh_token(refresh_token.split(".", 1)[0] if "." in refresh_token else "x")
-        rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti)
+        family = _family(refresh_token)
+        new = _new_refresh_token(family or "x")
+        rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds)
         if rotation.outcome != "ok":
             if rotation.outcome == "reused":
                 self._revoke_access(rotation)
@@ -176,11 +197,28 @@ class TokenService:
                 on the deny-list of ``revocation``. Default none.
         """
         if refresh_token is not None:
-            self._revoke_access(self.store.revoke(token_hash(refresh_token)))
+            self._revoke_access(self.store.revoke(token_hash(refresh_token), _family(refresh_token)))
         if access_claims is not None and self.revocation is not None and isinstance(access_claims.get("jti"), str):
             self.revocation.revoke_jti(
                 access_claims["jti"], float(access_claims.get("exp", time.time() + self.issuer.access_ttl))
             )
+
+    async def refresh_async(self, refresh_token: str) -> TokenPair:
+        """``refresh`` for ``async def`` handlers: the store and the signing run in a worker thread.
+
+        Args:
+            refresh_token: the refresh token the client presents.
+        """
+        return await asyncio.to_thread(self.refresh, refresh_token)
+
+    async def logout_async(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
+        """``logout`` for ``async def`` handlers, in a worker thread.
+
+        Args:
+            refresh_token: the session's refresh token. Default none.
+            access_claims: the verified claims of the access token in hand. Default none.
+        """
+        await asyncio.to_thread(self.logout, refresh_token, access_claims)
 
     def _revoke_access(self, rotation: Rotation) -> None:
         if self.revocation is not None and rotation.access_jti:

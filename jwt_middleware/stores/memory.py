@@ -76,6 +76,24 @@ class MemoryRevocationStore:
         """
         return self.is_revoked(claims)
 
+    async def revoke_jti_async(self, jti: str, expires_at: float) -> None:
+        """``revoke_jti`` for ``async def`` code (memory only: it never waits).
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds.
+        """
+        self.revoke_jti(jti, expires_at)
+
+    async def revoke_subject_async(self, sub: str, before: float | None = None) -> None:
+        """``revoke_subject`` for ``async def`` code.
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now.
+        """
+        self.revoke_subject(sub, before)
+
     def _sweep(self, now: float) -> None:
         if now < self._next_sweep:
             return
@@ -92,6 +110,8 @@ class _Family:
     expires_at: float
     revoked: bool = False
     hashes: set[str] = field(default_factory=set)
+    previous: str = ""
+    rotated_at: float = 0.0
 
 
 class MemoryRefreshStore:
@@ -112,25 +132,32 @@ class MemoryRefreshStore:
             self._families[family] = _Family(token_hash, dict(data), access_jti, expires_at, hashes={token_hash})
             self._by_hash[token_hash] = family
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
-        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (``access_jti`` too)."""
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
+        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (``access_jti``,
+        ``family`` and ``grace_seconds`` too)."""
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:
                 return Rotation("invalid", {}, None)
             if fam.revoked:
                 return Rotation("revoked", fam.data, fam.access_jti)
+            if fam.current == new_hash:  # the same rotation, retried
+                return Rotation("ok", fam.data, None)
+            now = time.time()
             if fam.current != token_hash:
-                fam.revoked = True
-                return Rotation("reused", fam.data, fam.access_jti)
+                if token_hash != fam.previous or now - fam.rotated_at > grace_seconds:
+                    fam.revoked = True
+                    return Rotation("reused", fam.data, fam.access_jti)
+            else:
+                fam.previous, fam.rotated_at = token_hash, now
             previous = fam.access_jti
             fam.current, fam.access_jti = new_hash, access_jti
             fam.hashes.add(new_hash)
             self._by_hash[new_hash] = self._by_hash[token_hash]
             return Rotation("ok", fam.data, previous)
 
-    def revoke(self, token_hash: str) -> Rotation:
-        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke``."""
+    def revoke(self, token_hash: str, family: str = "") -> Rotation:
+        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke`` (``family`` too)."""
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:

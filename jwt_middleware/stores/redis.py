@@ -1,14 +1,17 @@
-"""Revocations shared by every process and machine, through Redis (``pip install bearer-jwt-middleware[redis]``).
+"""Revocations and refresh families shared by every process and machine, through Redis.
 
-    from jwt_middleware.stores.redis import RedisRevocationStore
-    store = RedisRevocationStore("redis://10.0.0.5:6379/0")
-    JWTMiddleware(app, settings={..., "revocation": store})
+    from jwt_middleware.stores.redis import RedisRefreshStore, RedisRevocationStore
 
-One round trip per request (``MGET`` of the token's ``jti`` key and its subject's key),
-with a short timeout; after a failure Redis is not asked again for ``retry_seconds``, so a
-stuck Redis never stalls requests. Failures raise ``RevocationUnavailable``; the
-middleware then refuses (503, the default) or, with ``revocation_fail_open``, lets the
-token through and logs it.
+    store = RedisRevocationStore("redis://10.0.0.5:6379/0")                  # one Redis
+    store = RedisRevocationStore(RedisCluster.from_url("redis://10.0.0.5:7000"))   # Cluster
+    store = RedisRevocationStore(Sentinel([("10.0.0.9", 26379)]).master_for("auth"), wait_replicas=1)
+
+``pip install bearer-jwt-middleware[redis]``. Each store takes a URL or a ready sync
+client: ``redis.Redis``, ``redis.cluster.RedisCluster`` or a Sentinel ``master_for``
+client. Every key of a store carries one hash tag (``{prefix}``), so a store lives in one
+Cluster slot and its scripts, which declare every key they touch, stay atomic; give stores
+different prefixes to spread them over nodes. The awaitable forms (``revoke_jti_async``,
+...) run the sync client in a worker thread: no call blocks an event loop.
 """
 
 from __future__ import annotations
@@ -16,54 +19,150 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import redis
-import redis.asyncio
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
-from ..core.errors import RevocationUnavailable
+from ..core.errors import ConfigError, RevocationUnavailable
 from ..core.revocation import digest, revoked_by
 from ..issuing.refresh import Rotation
+from .mirror import Mirror
 
-__all__ = ["RedisRefreshStore", "RedisRevocationStore"]
+__all__ = ["RedisRefreshStore", "RedisRevocationStore", "StoreWriteFailed"]
 
-_FAILURES = (redis.RedisError, OSError, TimeoutError, asyncio.TimeoutError)
+_FAILURES: tuple[type[BaseException], ...] = (redis.RedisError, redis.exceptions.RedisClusterException, OSError, TimeoutError)
+T = TypeVar("T")
 
 
-class RedisRevocationStore:
-    """A ``jti`` deny-list and per-subject "not before" times in Redis.
+class StoreWriteFailed(RevocationUnavailable):
+    """A write did not reach Redis (or the replicas that ``wait_replicas`` asks for) after every retry.
 
     Args:
-        url: where Redis is (``redis://`` or ``rediss://``); default ``redis://127.0.0.1:6379/0``.
-        prefix: put before every key; default ``jwt_middleware:``.
-        timeout: seconds for a connect or a reply (default 0.1).
-        retry_seconds: how long to stop asking after a failure (default 1).
-        max_token_lifetime: how long a subject's "not before" is kept, in seconds (default one
+        reason: ``store_write_failed`` or ``store_write_not_durable``.
+        description: a fixed description.
+    """
+
+    def __init__(self, reason: str, description: str) -> None:
+        super().__init__(reason, description, 1)
+
+
+def _client(url_or_client: Any, timeout: float) -> Any:
+    if isinstance(url_or_client, str):
+        retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), 3)  # a stale pooled connection is retried, not an outage
+        return redis.Redis.from_url(
+            url_or_client, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry,
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError], health_check_interval=30,
+        )  # fmt: skip
+    if isinstance(url_or_client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
+        raise ConfigError("client", "pass the sync client (its *_async methods run it in a worker thread)")
+    if not hasattr(url_or_client, "register_script"):
+        raise ConfigError("client", "expected a redis URL, redis.Redis, RedisCluster or a Sentinel master_for client")
+    return url_or_client
+
+
+class _Durable:
+    """Writes that reach the replicas asked for, retried on a stale or failed-over connection."""
+
+    client: Any
+    wait_replicas: int
+    wait_timeout: float
+    write_retries: int
+
+    def _setup(self, client: Any, wait_replicas: int, wait_timeout: float, write_retries: int) -> None:
+        self.client = client
+        self.wait_replicas, self.wait_timeout, self.write_retries = wait_replicas, wait_timeout, write_retries
+        if wait_replicas and isinstance(client, redis.cluster.RedisCluster):
+            raise ConfigError("wait_replicas", "WAIT runs on the connection of the write; not supported on Redis Cluster")
+
+    def _write(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """Run a script (idempotent by design), then WAIT on the same connection; retried on failure."""
+        last: BaseException | None = None
+        for attempt in range(self.write_retries + 1):
+            try:
+                if not self.wait_replicas:
+                    return script(keys=keys, args=args)
+                pipe = self.client.pipeline(transaction=False)
+                script(keys=keys, args=args, client=pipe)
+                pipe.execute_command("WAIT", self.wait_replicas, int(self.wait_timeout * 1000))
+                result, acked = pipe.execute()
+                if int(acked) >= self.wait_replicas:
+                    return result
+                last = StoreWriteFailed("store_write_not_durable", "the write did not reach enough replicas")
+            except _FAILURES as exc:  # a failover in progress, a stale connection: try again
+                last = exc
+            time.sleep(min(0.05 * 2**attempt, 0.5))
+        if isinstance(last, StoreWriteFailed):
+            raise last
+        raise StoreWriteFailed("store_write_failed", "the store could not be written") from last
+
+
+async def _in_thread(call: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(call, *args)
+
+
+_REVOKE = """
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[3], 'm', ARGV[1], 's', ARGV[2])
+"""
+
+
+class RedisRevocationStore(_Durable):
+    """A ``jti`` deny-list and per-subject "not before" times in Redis, mirrored in each process.
+
+    Checking a token costs no round trip: a thread keeps a local mirror current through
+    a Redis stream. While the feed has been silent for more than ``max_staleness_seconds``
+    the store raises ``RevocationUnavailable`` instead of answering, and the middleware's
+    outage policy decides (closed by default, or ``revocation_fail_open``).
+
+    Args:
+        url_or_client: a ``redis://`` URL, or a ready sync client (``redis.Redis``,
+            ``RedisCluster``, a Sentinel ``master_for`` client). Default
+            ``redis://127.0.0.1:6379/0``.
+        prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
+        timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
+        max_staleness_seconds: how long the mirror may go without word from the feed
+            before checks fail (default 5): the bound on how late a revocation can be seen.
+        max_token_lifetime: how long a subject's "not before" is kept, in seconds (default a
             day; make it at least your longest token lifetime).
+        mirror_max_entries: the most revocations mirrored (default 1,000,000); past it,
+            checks ask Redis per request.
+        wait_replicas: replicas a write must reach before it returns (``WAIT``); default 0.
+        wait_timeout: seconds ``WAIT`` waits (default 0.5).
+        write_retries: retries of a failed write (default 3).
+        feed_max_length: about how many entries the stream keeps (default 100,000).
     """
 
     def __init__(
         self,
-        url: str = "redis://127.0.0.1:6379/0",
+        url_or_client: Any = "redis://127.0.0.1:6379/0",
         *,
         prefix: str = "jwt_middleware:",
-        timeout: float = 0.1,
-        retry_seconds: float = 1.0,
+        timeout: float = 0.5,
+        max_staleness_seconds: float = 5.0,
         max_token_lifetime: float = 86400,
+        mirror_max_entries: int = 1_000_000,
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.5,
+        write_retries: int = 3,
+        feed_max_length: int = 100_000,
     ) -> None:
-        self.url = url
+        self._setup(_client(url_or_client, timeout), wait_replicas, wait_timeout, write_retries)
         self.prefix = prefix
-        self.timeout = timeout
-        self.retry_seconds = retry_seconds
+        self.max_staleness_seconds = max_staleness_seconds
         self.max_token_lifetime = max_token_lifetime
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
-        self._down_until = 0.0
+        self.feed_max_length = feed_max_length
+        tag = "{" + prefix + "}"
+        self.keys = (tag + "jti", tag + "sub", tag + "feed")
+        self._revoke = self.client.register_script(_REVOKE)
+        self.mirror = Mirror(self.client, self.keys, max_token_lifetime, mirror_max_entries)
+        self.mirror.loaded.wait(max(2 * timeout, 1.0))  # at start-up: a cold mirror answers nothing
 
     def __repr__(self) -> str:
-        return f"RedisRevocationStore(prefix={self.prefix!r}, timeout={self.timeout})"
+        return f"RedisRevocationStore(prefix={self.prefix!r})"
 
     # -- writing ---------------------------------------------------------------------------
     def revoke_jti(self, jti: str, expires_at: float) -> None:
@@ -73,8 +172,9 @@ class RedisRevocationStore:
             jti: the token's ``jti``.
             expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
         """
-        if expires_at > time.time():
-            self.client.set(self._jti_key(jti), b"1", exat=int(expires_at) + 1)
+        now = time.time()
+        if expires_at > now:
+            self._put("jti", digest(jti), expires_at, now)
 
     def revoke_subject(self, sub: str, before: float | None = None) -> None:
         """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
@@ -83,170 +183,180 @@ class RedisRevocationStore:
             sub: the subject.
             before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
         """
-        at = time.time() if before is None else before
-        self.client.set(self._sub_key(sub), repr(at).encode(), ex=int(self.max_token_lifetime))
+        now = time.time()
+        self._put("sub", digest(sub), now if before is None else before, now - self.max_token_lifetime)
+
+    async def revoke_jti_async(self, jti: str, expires_at: float) -> None:
+        """``revoke_jti`` for ``async def`` code: the write runs in a worker thread.
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds.
+        """
+        await _in_thread(self.revoke_jti, jti, expires_at)
+
+    async def revoke_subject_async(self, sub: str, before: float | None = None) -> None:
+        """``revoke_subject`` for ``async def`` code.
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now.
+        """
+        await _in_thread(self.revoke_subject, sub, before)
+
+    def _put(self, kind: str, member: str, score: float, drop_below: float) -> None:
+        key = self.keys[0] if kind == "jti" else self.keys[1]
+        self._write(self._revoke, [key, self.keys[2]], [member, repr(score), kind, drop_below, self.feed_max_length])
+        self.mirror.put(kind, member, score)  # this process sees its own write at once
 
     # -- reading ---------------------------------------------------------------------------
     def is_revoked(self, claims: Mapping[str, Any]) -> bool:
-        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
+        """Whether a verified token is revoked, from the mirror (no round trip).
 
         Args:
             claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
         """
-        keys = self._keys(claims)
-        if not keys:
-            return False
-        self._check_breaker()
-        try:
-            values = self.client.mget(keys)
-        except _FAILURES as exc:
-            raise self._failed(exc) from exc
-        return self._decide(claims, keys, values)
+        mirror = self.mirror
+        if mirror.overflow:
+            return self._ask(claims)
+        now = time.time()
+        jti, sub = claims.get("jti"), claims.get("sub")
+        listed = isinstance(jti, str) and mirror.jti.get(digest(jti), 0.0) > now
+        not_before = mirror.sub.get(digest(sub)) if isinstance(sub, str) else None
+        if not_before is not None and not_before <= now - self.max_token_lifetime:
+            not_before = None
+        if revoked_by(claims, listed, not_before):
+            return True  # a revocation stands until it expires: a stale mirror still knows it
+        if mirror.stale(self.max_staleness_seconds):  # only "not revoked" is in doubt
+            retry = max(1, round(self.max_staleness_seconds))
+            raise RevocationUnavailable("revocation_stale", "the revocation feed is down", retry)
+        return False
 
     async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
-        """``is_revoked`` for asyncio, never blocking the event loop.
+        """``is_revoked``; a mirror lookup never waits, so it is the same call.
 
         Args:
             claims: the token's verified claims.
         """
-        keys = self._keys(claims)
-        if not keys:
-            return False
-        self._check_breaker()
-        try:
-            values = await asyncio.wait_for(self._async_client().mget(keys), self.timeout * 2)
-        except _FAILURES as exc:
-            raise self._failed(exc) from exc
-        return self._decide(claims, keys, values)
+        if self.mirror.overflow:
+            return await _in_thread(self.is_revoked, claims)
+        return self.is_revoked(claims)
 
-    async def aclose(self) -> None:
-        """Close this event loop's connections (call it from an ASGI lifespan shutdown)."""
-        client = self._async.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+    def _ask(self, claims: Mapping[str, Any]) -> bool:
+        """The deny-list is larger than the mirror: ask Redis (both keys in one slot, one round trip)."""
+        jti, sub = claims.get("jti"), claims.get("sub")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zscore(self.keys[0], digest(jti) if isinstance(jti, str) else "")
+            pipe.zscore(self.keys[1], digest(sub) if isinstance(sub, str) else "")
+            expiry, not_before = pipe.execute()
+        except _FAILURES as exc:
+            raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", 1) from exc
+        now = time.time()
+        fresh = not_before is not None and float(not_before) > now - self.max_token_lifetime
+        return revoked_by(claims, expiry is not None and float(expiry) > now, float(not_before) if fresh else None)
 
     def close(self) -> None:
-        """Close every connection, from outside any running event loop."""
-        for loop, client in list(self._async.items()):
-            if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(client.aclose())
-        self._async.clear()
+        """Stop the feed and close the connections."""
+        self.mirror.stop()
         self.client.close()
-
-    # -- internals -------------------------------------------------------------------------
-    def _jti_key(self, jti: str) -> str:
-        return f"{self.prefix}jti:{digest(jti)}"
-
-    def _sub_key(self, sub: str) -> str:
-        return f"{self.prefix}sub:{digest(sub)}"
-
-    def _keys(self, claims: Mapping[str, Any]) -> list[str]:
-        jti, sub = claims.get("jti"), claims.get("sub")
-        return [k for k in (isinstance(jti, str) and self._jti_key(jti), isinstance(sub, str) and self._sub_key(sub)) if k]
-
-    def _decide(self, claims: Mapping[str, Any], keys: list[str], values: list[Any]) -> bool:
-        found = dict(zip(keys, values, strict=True))
-        jti, sub = claims.get("jti"), claims.get("sub")
-        listed = isinstance(jti, str) and found.get(self._jti_key(jti)) is not None
-        raw = found.get(self._sub_key(sub)) if isinstance(sub, str) else None
-        try:
-            not_before = None if raw is None else float(raw)
-        except ValueError:
-            not_before = float("inf")  # an unreadable entry revokes: fail closed
-        return revoked_by(claims, listed, not_before)
-
-    def _async_client(self) -> redis.asyncio.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout)
-            self._async[loop] = client
-        return client
-
-    def _unavailable(self) -> RevocationUnavailable:
-        return RevocationUnavailable(
-            "revocation_unavailable", "revocation store is unavailable", max(1, round(self.retry_seconds))
-        )
-
-    def _check_breaker(self) -> None:
-        if time.monotonic() < self._down_until:
-            raise self._unavailable()
-
-    def _failed(self, exc: BaseException) -> RevocationUnavailable:
-        self._down_until = time.monotonic() + self.retry_seconds
-        return self._unavailable()
 
 
 _ROTATE = """
 local family = redis.call('GET', KEYS[1])
-if not family then return {'invalid', '', ''} end
-local fkey = ARGV[3] .. 'fam:' .. family
-local current = redis.call('HGET', fkey, 'current')
-if not current then return {'invalid', '', ''} end
-local data = redis.call('HGET', fkey, 'data')
-local jti = redis.call('HGET', fkey, 'access_jti')
-if ARGV[4] == 'revoke' or redis.call('HGET', fkey, 'revoked') == '1' or current ~= ARGV[1] then
-  local was_revoked = redis.call('HGET', fkey, 'revoked') == '1'
-  redis.call('HSET', fkey, 'revoked', '1')
-  if ARGV[4] == 'revoke' then return {'ok', data, jti} end
-  if was_revoked then return {'revoked', data, jti} end
-  return {'reused', data, jti}
+if not family or family ~= ARGV[7] or redis.call('EXISTS', KEYS[2]) == 0 then return {'invalid', '', ''} end
+local current = redis.call('HGET', KEYS[2], 'current')
+local data = redis.call('HGET', KEYS[2], 'data')
+local jti = redis.call('HGET', KEYS[2], 'access_jti')
+if ARGV[4] == 'revoke' then
+  redis.call('HSET', KEYS[2], 'revoked', '1')
+  return {'ok', data, jti}
 end
-redis.call('HSET', fkey, 'current', ARGV[2], 'access_jti', ARGV[4])
-redis.call('SET', ARGV[3] .. 'rt:' .. ARGV[2], family, 'PX', redis.call('PTTL', fkey))
+if redis.call('HGET', KEYS[2], 'revoked') == '1' then return {'revoked', data, jti} end
+if current == ARGV[2] then return {'ok', data, ''} end
+if current ~= ARGV[1] then
+  local previous = redis.call('HGET', KEYS[2], 'previous')
+  local rotated = tonumber(redis.call('HGET', KEYS[2], 'rotated_at') or '0')
+  if previous ~= ARGV[1] or tonumber(ARGV[5]) - rotated > tonumber(ARGV[6]) then
+    redis.call('HSET', KEYS[2], 'revoked', '1')
+    return {'reused', data, jti}
+  end
+else
+  redis.call('HSET', KEYS[2], 'previous', ARGV[1], 'rotated_at', ARGV[5])
+end
+redis.call('HSET', KEYS[2], 'current', ARGV[2], 'access_jti', ARGV[3])
+redis.call('SET', KEYS[3], ARGV[7], 'PX', redis.call('PTTL', KEYS[2]))
 return {'ok', data, jti}
+"""
+_CREATE = """
+redis.call('HSET', KEYS[1], 'current', ARGV[1], 'data', ARGV[2], 'access_jti', ARGV[3], 'revoked', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
+return 1
 """
 
 
-class RedisRefreshStore:
-    """Refresh-token families in Redis (a ``RefreshStore``), rotated atomically by one Lua script (one round trip).
+class RedisRefreshStore(_Durable):
+    """Refresh-token families in Redis (a ``RefreshStore``), rotated atomically by one script.
 
-    Keys: ``<prefix>rt:<sha256 of the token>`` -> family, and ``<prefix>fam:<family>`` (a hash
-    of the current token's digest, the family data, the latest access ``jti`` and a revoked
-    flag), all expiring with the family. For a single Redis or a primary; not Redis Cluster.
+    Keys, all under one hash tag: ``{prefix}rt:<digest>`` -> family, and ``{prefix}fam:<family>``
+    (a hash of the current and previous digests, the family data, the latest access ``jti``,
+    a revoked flag), expiring with the family. A rotation retried with the same new digest
+    is answered ``ok`` again, so a write retried after a lost reply never counts as reuse.
 
     Args:
-        url: where Redis is; default ``redis://127.0.0.1:6379/0``.
-        prefix: put before every key; default ``jwt_middleware:``.
-        timeout: seconds for a connect or a reply (default 0.5); a refresh that times out
-            raises ``redis.TimeoutError``.
+        url_or_client: a URL or a ready sync client, as for ``RedisRevocationStore``.
+        prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
+        timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
+        wait_replicas: replicas a write must reach before it returns (``WAIT``); default 0.
+        wait_timeout: seconds ``WAIT`` waits (default 0.5).
+        write_retries: retries of a failed write (default 3).
     """
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5) -> None:
+    def __init__(
+        self,
+        url_or_client: Any = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "jwt_middleware:",
+        timeout: float = 0.5,
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.5,
+        write_retries: int = 3,
+    ) -> None:
+        self._setup(_client(url_or_client, timeout), wait_replicas, wait_timeout, write_retries)
         self.prefix = prefix
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._tag = "{" + prefix + "}"
         self._rotate = self.client.register_script(_ROTATE)
+        self._create = self.client.register_script(_CREATE)
 
     def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
-        """Start a family in one transaction (``RefreshStore.create``).
+        """Start a family (``RefreshStore.create``).
 
         See there for ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at``.
         """
-        fkey = f"{self.prefix}fam:{family}"
         ttl_ms = max(1, int((expires_at - time.time()) * 1000))
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(fkey, mapping={"current": token_hash, "data": json.dumps(dict(data)), "access_jti": access_jti, "revoked": "0"})
-        pipe.pexpire(fkey, ttl_ms)
-        pipe.set(f"{self.prefix}rt:{token_hash}", family, px=ttl_ms)
-        pipe.execute()
+        keys = [f"{self._tag}fam:{family}", f"{self._tag}rt:{token_hash}"]
+        self._write(self._create, keys, [token_hash, json.dumps(dict(data)), access_jti, ttl_ms, family])
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str) -> Rotation:
-        """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (``access_jti`` too)."""
-        return self._run(token_hash, new_hash, access_jti)
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
+        """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (``access_jti``,
+        ``family`` and ``grace_seconds`` too)."""
+        return self._run(token_hash, new_hash, access_jti, "rotate", family, grace_seconds)
 
-    def revoke(self, token_hash: str) -> Rotation:
-        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke``."""
-        return self._run(token_hash, "", "revoke")
+    def revoke(self, token_hash: str, family: str = "") -> Rotation:
+        """Revoke the family of ``token_hash``; see ``RefreshStore.revoke`` (``family`` too)."""
+        return self._run(token_hash, "", "", "revoke", family, 0.0)
 
-    def _run(self, token_hash: str, new_hash: str, mode: str) -> Rotation:
-        outcome, data, jti = self._rotate(keys=[f"{self.prefix}rt:{token_hash}"], args=[token_hash, new_hash, self.prefix, mode])
-        text = data.decode() if isinstance(data, bytes) else data
-        return Rotation(
-            outcome.decode() if isinstance(outcome, bytes) else outcome,
-            json.loads(text) if text else {},
-            (jti.decode() if isinstance(jti, bytes) else jti) or None,
-        )
+    def _run(self, token_hash: str, new_hash: str, access_jti: str, mode: str, family: str, grace: float) -> Rotation:
+        keys = [f"{self._tag}rt:{token_hash}", f"{self._tag}fam:{family}", f"{self._tag}rt:{new_hash or token_hash}"]
+        args = [token_hash, new_hash, access_jti, mode, repr(time.time()), repr(grace), family]
+        outcome, data, jti = (_text(v) for v in self._write(self._rotate, keys, args))
+        return Rotation(outcome, json.loads(data) if data else {}, jti or None)
 
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
