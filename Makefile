@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Real components the tests run (never skip): redis-server, and Chromium with its driver
+# Real components the tests run (never skip): redis-server and redis-cli (Cluster, Sentinel), and Chromium with its driver
 # for the browser test. Installed from Debian's packages when missing.
-SYSTEM_PACKAGES := redis-server:redis-server chromium:chromium chromedriver:chromium-driver
+SYSTEM_PACKAGES := redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

@@ -126,13 +126,13 @@ async def login(request: Request) -> Response:
 async def refresh(request: Request) -> Response:
     token = await _field(request, "refresh_token")
     try:
-        return _with_cookies(tokens.refresh(token or ""), request)
+        return _with_cookies(await tokens.refresh_async(token or ""), request)  # never blocks the loop
     except RefreshRejected as exc:
         return _cleared(401, {"error": "invalid_grant", "error_description": f"refresh token {exc.reason}"})
 
 
 async def logout(request: Request) -> Response:
-    tokens.logout(await _field(request, "refresh_token"), get_claims(request))
+    await tokens.logout_async(await _field(request, "refresh_token"), get_claims(request))
     return _cleared(204)
 
 

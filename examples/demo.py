@@ -51,7 +51,8 @@ def main() -> None:
 
     token = auth.issuer.issue("alice", scope="notes:read notes:write", ttl=3600)
     expired = auth.issuer.issue("alice", ttl=-60)
-    rotating = auth.tokens.login("alice", scope="notes:read notes:write")
+    stolen = auth.tokens.login("alice", scope="notes:read notes:write")
+    rotating = auth.tokens.refresh(stolen.refresh_token)  # the client has rotated once; a thief kept the first token
     leaving = auth.tokens.login("alice", scope="notes:read")
     login_body = json.dumps({"username": "alice", "password": "wonderland"})
     print(
@@ -67,12 +68,14 @@ Open {base}/ in a browser: log in as alice / wonderland (or bob / builder).
   curl -i {base}/health   # expect 200
   curl -i -X POST {JSON} -d '{login_body}' {base}/auth/login   # expect 200
   curl -i -X POST {JSON} -d '{{"refresh_token": "{rotating.refresh_token}"}}' {base}/auth/refresh   # expect 200
-  curl -i -X POST {JSON} -d '{{"refresh_token": "{rotating.refresh_token}"}}' {base}/auth/refresh   # expect 401
+  curl -i -X POST {JSON} -d '{{"refresh_token": "{stolen.refresh_token}"}}' {base}/auth/refresh   # expect 401
   curl -i -X POST -H 'Authorization: Bearer {leaving.access_token}' {JSON} -d '{{"refresh_token": "{leaving.refresh_token}"}}' {base}/auth/logout   # expect 204
   curl -i -H 'Authorization: Bearer {leaving.access_token}' {base}/api/me   # expect 401
 
-(The second refresh reuses a rotated token: the whole family is revoked. The logout revokes
-the refresh family and the access token at once.)
+(The second refresh presents a token two rotations old, as a thief would: the whole family
+is revoked. The token rotated away last may come back within reuse_grace_seconds, as a
+client retrying a refresh whose answer it lost. The logout revokes the refresh family and
+the access token at once.)
 
 Serving on {base}  (Ctrl-C to stop)
 """,

@@ -75,9 +75,12 @@ def test_wrong_password_and_missing_scope(services: tuple[Client, Client, Client
 def test_refresh_rotates_across_processes_and_reuse_revokes_the_family(services: tuple[Client, Client, Client]) -> None:
     auth_a, auth_b, api = services
     _, first, _ = auth_a.call("POST", "/auth/login", {"username": "alice", "password": "wonderland"})
-    status, second, _ = auth_b.call("POST", "/auth/refresh", {"refresh_token": first["refresh_token"]})
-    assert status == 200 and second["refresh_token"] != first["refresh_token"]
+    status, rotated, _ = auth_b.call("POST", "/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert status == 200 and rotated["refresh_token"] != first["refresh_token"]
+    status, second, _ = auth_a.call("POST", "/auth/refresh", {"refresh_token": rotated["refresh_token"]})
+    assert status == 200 and second["refresh_token"] != rotated["refresh_token"]
     assert api.call("GET", "/api/me", headers=bearer(second["access_token"]))[0] == 200
+    # the first token, two rotations old (outside the grace window's one step back), as a thief would present it
     status, reused, _ = auth_a.call("POST", "/auth/refresh", {"refresh_token": first["refresh_token"]})
     assert status == 401 and reused["error_description"] == "refresh token reused"
     assert auth_b.call("POST", "/auth/refresh", {"refresh_token": second["refresh_token"]})[0] == 401

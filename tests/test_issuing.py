@@ -145,7 +145,7 @@ def test_refresh_rotates_on_every_use(service: tuple[TokenService, Verifier]) ->
 def test_reuse_of_a_rotated_refresh_token_revokes_the_family(service: tuple[TokenService, Verifier]) -> None:
     svc, v = service
     stolen = svc.login("alice")
-    legit = svc.refresh(stolen.refresh_token)  # the client rotates; the thief kept the old one
+    legit = svc.refresh(svc.refresh(stolen.refresh_token).refresh_token)  # the client rotates on; the thief kept the first
     with pytest.raises(RefreshRejected) as info:
         svc.refresh(stolen.refresh_token)
     assert info.value.reason == "reused"
@@ -225,3 +225,90 @@ def test_csrf_in_cookie_mode(
 def test_no_csrf_needed_for_a_bearer_header(make: Any) -> None:
     r = make(COOKIE).request(method="POST", headers=[("Authorization", f"Bearer {mint()}")])
     assert r.status == 200
+
+
+def test_a_retry_within_the_grace_window_keeps_the_session(service: tuple[TokenService, Verifier]) -> None:
+    svc, v = service
+    first = svc.login("alice")
+    lost = svc.refresh(first.refresh_token)  # the answer never reached the client
+    retried = svc.refresh(first.refresh_token)  # it retries with the same token: not reuse
+    assert v.verify(retried.access_token)["sub"] == "alice"
+    assert svc.refresh(retried.refresh_token).refresh_token  # the session goes on from the retry's token
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(lost.refresh_token)  # the unclaimed token of the lost answer is dead: presenting it is reuse
+    assert info.value.reason == "reused"
+
+
+def test_reuse_outside_the_grace_window_revokes_the_family(service: tuple[TokenService, Verifier]) -> None:
+    svc, _ = service
+    svc.reuse_grace_seconds = 0.2
+    first = svc.login("alice")
+    current = svc.refresh(first.refresh_token)
+    time.sleep(0.3)
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(first.refresh_token)
+    assert info.value.reason == "reused"
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(current.refresh_token)
+    assert info.value.reason == "revoked"
+
+
+def test_no_grace_window_when_it_is_zero(service: tuple[TokenService, Verifier]) -> None:
+    svc, _ = service
+    svc.reuse_grace_seconds = 0
+    first = svc.login("alice")
+    svc.refresh(first.refresh_token)
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(first.refresh_token)
+    assert info.value.reason == "reused"
+
+
+def test_a_rotation_retried_with_the_same_new_token_is_answered_ok_again(service: tuple[TokenService, Verifier]) -> None:
+    from jwt_middleware.issuing.refresh import token_hash
+
+    svc, _ = service
+    first = svc.login("alice")
+    family = first.refresh_token.split(".")[0]
+    old, new = token_hash(first.refresh_token), token_hash(f"{family}.next")
+    assert svc.store.rotate(old, new, "jti-1", family, 0).outcome == "ok"
+    assert svc.store.rotate(old, new, "jti-1", family, 0).outcome == "ok", "a write retried after a lost reply"
+    assert svc.store.rotate(old, token_hash(f"{family}.other"), "jti-2", family, 0).outcome == "reused"
+
+
+@pytest.mark.parametrize("grace", [0.0, 10.0])
+def test_concurrent_refreshes_leave_exactly_one_live_token(service: tuple[TokenService, Verifier], grace: float) -> None:
+    import concurrent.futures
+
+    svc, _ = service
+    svc.reuse_grace_seconds = grace
+    start = svc.login("alice")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: _try_refresh(svc, start.refresh_token), range(16)))
+    won = [pair for pair in outcomes if pair is not None]
+    live = [pair for pair in won if _is_current(svc, pair.refresh_token)]
+    if grace == 0:
+        # Exactly one wins the rotation; the others presented a spent token, which is reuse: the family dies.
+        assert len(won) == 1 and live == []
+        return
+    # Within the window every racer rotates once more, atomically, and exactly one token stays live.
+    assert len(won) == 16 and len(live) == 1, f"{len(live)} of {len(won)} winners are current"
+    assert svc.refresh(live[0].refresh_token).access_token, "the live one goes on"
+
+
+def _try_refresh(svc: TokenService, token: str) -> Any:
+    try:
+        return svc.refresh(token)
+    except RefreshRejected:
+        return None
+
+
+def _is_current(svc: TokenService, token: str) -> bool:
+    """Whether the store holds this token as its family's current one, read without changing anything."""
+    from jwt_middleware.issuing.refresh import token_hash
+
+    digest_, family = token_hash(token), token.split(".", maxsplit=1)[0]
+    if isinstance(svc.store, MemoryRefreshStore):
+        found = svc.store._find(digest_)
+        return found is not None and found.current == digest_ and not found.revoked
+    current, revoked = svc.store.client.hmget("{" + svc.store.prefix + "}fam:" + family, ["current", "revoked"])
+    return current is not None and current.decode() == digest_ and revoked != b"1"
