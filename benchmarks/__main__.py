@@ -6,7 +6,7 @@ import logging
 import os
 import platform
 
-from . import http_load, inprocess
+from . import http_load, inprocess, redis_load
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -24,6 +24,8 @@ def main() -> None:
     alt = inprocess.alternatives(keys)
     print("\nover HTTP on loopback (uvicorn in its own process, the load from this one):")
     http = http_load.http_section()
+    print("\nrevocation through Redis (uvicorn, a real redis-server on loopback):")
+    rev = redis_load.redis_section()
     print("\nJWKS:")
     http_load.jwks_section()
     print("\nratios:")
@@ -46,6 +48,8 @@ def main() -> None:
     ratio("Flask: ours / flask-jwt-extended", alt["Flask + JWTWSGIMiddleware"] / alt["Flask + flask-jwt-extended"], 0.5)
     ratio("uvicorn req/s: AuthenticationMiddleware(PyJWT) / ours (so >= 2x is <= 0.5)", http["theirs"] / http["ours"], 0.5)
     ratio("uvicorn req/s: bare / ours (what the middleware costs)", http["bare"] / http["ours"], 1.25)
+    ratio("uvicorn req/s: memory revocation / Redis revocation (so >= 0.9x is <= 1.11)", rev["memory"] / rev["redis"], 1 / 0.9)
+    ratio("revocation propagation p99, seconds (another process, loopback)", rev["p99"], 0.1)
 
 
 if __name__ == "__main__":

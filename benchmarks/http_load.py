@@ -56,13 +56,13 @@ async def _load(port: int, token: str, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - start)
 
 
-def _start(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def _start(app: str, env: dict[str, str], module: str = "benchmarks.http_apps") -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     args = [
         sys.executable,
         "-m",
         "uvicorn",
-        f"benchmarks.http_apps:{app}",
+        f"{module}:{app}",
         "--port",
         str(port),
         "--log-level",
