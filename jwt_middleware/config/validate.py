@@ -18,8 +18,10 @@ QUOTED_SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 
 def closest(key: str, valid: Sequence[str]) -> str:
-    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
+    """The suggestion for a misspelt name, compared case-insensitively (``hs256`` suggests ``HS256``)."""
+    by_lower = {v.lower(): v for v in valid}
+    match = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[match[0]]!r}?" if match else ""
 
 
 def known_keys(mapping: Mapping[str, Any], valid: Sequence[str], where: str = "") -> None:

@@ -97,15 +97,17 @@ class InsufficientScope(AuthError):
     Args:
         reason: the reason code.
         description: the fixed description.
-        scope: the grants that were needed, space-separated (the challenge's ``scope``).
+        scope: the scopes that were needed, space-separated (the challenge's ``scope``).
+        roles: the roles that were needed, space-separated (the body's ``roles``).
     """
 
     status = 403
     error = "insufficient_scope"
 
-    def __init__(self, reason: str, description: str, scope: str = "") -> None:
+    def __init__(self, reason: str, description: str, scope: str = "", roles: str = "") -> None:
         super().__init__(reason, description)
         self.scope = scope
+        self.roles = roles
 
 
 class Unavailable(JWTMiddlewareError):

@@ -40,12 +40,21 @@ def grants(claims: Mapping[str, Any], paths: Sequence[str]) -> list[str]:
 def check_grants(
     have_scopes: Sequence[str], have_roles: Sequence[str], scopes: Sequence[str], roles: Sequence[str], match: str
 ) -> None:
-    """Raise ``InsufficientScope`` unless all (or, with ``match="any"``, any) of the grants are held."""
+    """Raise ``InsufficientScope`` unless all (or, with ``match="any"``, any) of the grants are held.
+
+    The challenge's ``scope`` names the scopes only (RFC 6750 §3); missing roles are named
+    in the body's ``roles``, and the description says whether all or any were needed.
+    """
     wanted = [(s, s in have_scopes) for s in scopes] + [(r, r in have_roles) for r in roles]
     ok = all(have for _, have in wanted) if match == "all" else any(have for _, have in wanted)
     if not ok:
-        needed = " ".join(name for name, _ in wanted)
-        raise InsufficientScope("insufficient_scope", "the token lacks a required scope or role", needed)
+        kinds = " or ".join(k for k, names in (("scope", scopes), ("role", roles)) if names)
+        if len(wanted) == 1:
+            description = f"the token lacks the required {kinds}"
+        else:
+            need = "all of them are needed" if match == "all" else "any one of them is enough"
+            description = f"the token lacks a required {kinds} ({need})"
+        raise InsufficientScope("insufficient_scope", description, " ".join(scopes), " ".join(roles))
 
 
 def demand(identity: Any, scopes: Sequence[str], roles: Sequence[str], match: str) -> None:

@@ -118,6 +118,7 @@ class Gate:
             failure.reason,
             failure.description,
             getattr(failure, "scope", ""),
+            getattr(failure, "roles", ""),
             getattr(failure, "retry_after", 0),
         )
         challenge = self._challenges.get(key)

@@ -77,8 +77,9 @@ def _www_authenticate(realm: str | None, error: str | None, description: str, sc
 
 
 def _render(
-    status: int, error: str | None, description: str, reason: str, scope: str, realm: str | None, retry_after: int
-) -> Challenge:
+    status: int, error: str | None, description: str, reason: str, scope: str, realm: str | None, retry_after: int,
+    roles: str = "",
+) -> Challenge:  # fmt: skip
     headers = [("content-type", "application/json"), ("cache-control", "no-store")]
     body: dict[str, str] = {"error": error or ("temporarily_unavailable" if status == 503 else "unauthorized")}
     if status == 503:
@@ -88,6 +89,8 @@ def _render(
     body["error_description"] = description
     if scope:
         body["scope"] = scope
+    if roles:
+        body["roles"] = roles
     return Challenge(status, tuple(headers), json.dumps(body).encode("ascii"), reason)
 
 
@@ -100,5 +103,5 @@ def challenge_for(exc: AuthError | Unavailable, realm: str | None) -> Challenge:
     """
     if isinstance(exc, Unavailable):
         return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
-    scope = exc.scope if isinstance(exc, InsufficientScope) else ""
-    return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0)
+    scope, roles = (exc.scope, exc.roles) if isinstance(exc, InsufficientScope) else ("", "")
+    return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0, roles)
