@@ -176,7 +176,7 @@ def test_drf_good_token_and_scopes(middleware: list[str]) -> None:
         denied = client().get("/api/notes", headers=AUTH)
         assert denied.status_code == 403
         assert headers_of(denied)["www-authenticate"] == (
-            'Bearer error="insufficient_scope", error_description="the token lacks a required scope or role", scope="notes:read"'
+            'Bearer error="insufficient_scope", error_description="the token lacks the required scope", scope="notes:read"'
         )
         assert client().get("/api/private", headers=AUTH).json() == {"username": "alice"}
 

@@ -99,7 +99,7 @@ def _django_example_answers(port: int, asgi: bool) -> None:
     if asgi:  # an async view, reading the user with await request.auser()
         assert _get(port, "/me-async", auth(mint(claims(sub="bob")))) == (200, {"username": "bob"})
     status, body = _get(port, "/api/notes", auth(mint()))  # DRF: TokenHasScope wants notes:read
-    assert (status, body["detail"]) == (403, "the token lacks a required scope or role")
+    assert (status, body["detail"]) == (403, "the token lacks the required scope")
     assert _get(port, "/api/notes", auth(mint(claims(scope="notes:read")))) == (200, {"notes": ["first"], "for": "alice"})
 
 

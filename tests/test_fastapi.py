@@ -114,7 +114,7 @@ def test_requires_refuses_byte_for_byte_as_the_middleware(extra: dict[str, Any],
     if token:
         assert ours.json() == {
             "error": "insufficient_scope",
-            "error_description": "the token lacks a required scope or role",
+            "error_description": "the token lacks the required scope",
             "scope": "notes:write",
         }
     if extra:

@@ -153,3 +153,33 @@ def test_litestar_passes_the_app_by_keyword_and_no_app_is_a_type_error() -> None
     assert JWTMiddleware(app=app, settings=HS).app is app
     with pytest.raises(TypeError, match="needs the ASGI app"):
         JWTMiddleware(settings=HS)
+
+
+@pytest.mark.parametrize(
+    ("rule", "description", "scope", "roles"),
+    [
+        pytest.param({"roles": ["admin"]}, "the token lacks the required role", None, "admin", id="one-role"),
+        pytest.param(
+            {"roles": ["admin", "owner"], "match": "any"},
+            "the token lacks a required role (any one of them is enough)",
+            None,
+            "admin owner",
+            id="any-role",
+        ),
+        pytest.param(
+            {"scopes": ["notes:write"], "roles": ["editor"]},
+            "the token lacks a required scope or role (all of them are needed)",
+            "notes:write",
+            "editor",
+            id="scope-and-role",
+        ),
+    ],
+)
+def test_a_roles_refusal_keeps_roles_out_of_the_rfc_6750_scope(
+    make: Any, rule: dict[str, Any], description: str, scope: str | None, roles: str
+) -> None:
+    h = make({**HS, "role_claims": ["roles"], "rules": [{"path": "/api", **rule}]})
+    r = h.request(headers=[("Authorization", f"Bearer {mint(claims(roles=['viewer']))}")])
+    assert r.status == 403 and r.json["error_description"] == description
+    assert r.json.get("scope") == scope and r.json["roles"] == roles
+    assert ("scope=" in r.challenge) == (scope is not None)

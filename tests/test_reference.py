@@ -27,6 +27,7 @@ PUBLIC_MODULES = (
     "jwt_middleware.integrations.fastapi",
     "jwt_middleware.integrations.flask",
     "jwt_middleware.testing",
+    "jwt_middleware.cli",
     "jwt_middleware.issuing.cookies",
     "jwt_middleware.issuing.publish",
     "jwt_middleware.stores.memory",
