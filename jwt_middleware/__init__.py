@@ -6,6 +6,7 @@ from jwt_middleware import JWTMiddleware, JWTWSGIMiddleware, get_claims, ConfigE
 from __future__ import annotations
 
 from .asgi import JWTMiddleware
+from .config.environment import load_settings_from_env
 from .config.settings import Provider, Settings, load_settings
 from .core.claims import Claims
 from .core.errors import (
@@ -20,6 +21,7 @@ from .core.errors import (
     RevocationUnavailable,
     Unavailable,
 )
+from .core.events import AuthEvent
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
 from .core.revocation import RevocationStore, revoke_token, revoke_token_async
 from .gate.responses import Challenge
@@ -37,6 +39,7 @@ __all__ = [
     "IDENTITY_KEY",
     "AnonymousUser",
     "AuthError",
+    "AuthEvent",
     "Challenge",
     "Claims",
     "ConfigError",
@@ -71,6 +74,7 @@ __all__ = [
     "get_roles",
     "get_scopes",
     "load_settings",
+    "load_settings_from_env",
     "revoke_token",
     "revoke_token_async",
     "thumbprint",

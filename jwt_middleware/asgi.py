@@ -108,7 +108,7 @@ class JWTMiddleware:
             if self.gate.finder.may_hold(query):  # servers log path?query from this scope: drop the token
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
         outcome = await self.gate.authenticate_async(
-            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site
+            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client")
         )
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None

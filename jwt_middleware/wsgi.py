@@ -87,6 +87,7 @@ class JWTWSGIMiddleware:
             path,
             environ.get("REQUEST_METHOD", "GET"),
             environ.get(self._csrf_key) if self._csrf_key else None,
+            environ.get("REMOTE_ADDR"),
         )
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None

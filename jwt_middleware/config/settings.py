@@ -166,6 +166,8 @@ class Settings:
     token_types: Sequence[str] | None = None
     user_loader: Callable[[Mapping[str, Any]], Any] | None = None
     cors_preflight: bool = True
+    on_event: Any = None
+    events_raw_subject: bool = False
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
@@ -193,6 +195,8 @@ class Settings:
         check.hook("claims_check", self.claims_check)
         check.hook("on_error", self.on_error)
         check.hook("user_loader", self.user_loader)
+        object.__setattr__(self, "on_event", check.hooks("on_event", self.on_event))
+        check.flag("events_raw_subject", self.events_raw_subject)
         check.flag("cors_preflight", self.cors_preflight)
         object.__setattr__(self, "scope_claims", check.strings("scope_claims", self.scope_claims, single_ok=False, empty_ok=True))
         object.__setattr__(self, "role_claims", check.strings("role_claims", self.role_claims, single_ok=False, empty_ok=True))

@@ -6,10 +6,11 @@ import difflib
 import ipaddress
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..core import events
 from ..core import keys as _keys
 from ..core.errors import ConfigError
 
@@ -128,6 +129,14 @@ def url(key: str, value: Any, allow_http: bool) -> str:
     if parts.scheme == "http" and not (allow_http or is_loopback(host)):
         raise ConfigError(key, "must be https (http only for loopback hosts, or with jwks_allow_http)")
     return value
+
+
+def hooks(key: str, value: object) -> Callable[[Any], None] | None:
+    """One callable, or a list of them called in turn; ``ConfigError`` naming ``key`` otherwise."""
+    try:
+        return events.chain(value)
+    except TypeError as exc:
+        raise ConfigError(key, "expected a callable or a list of callables") from exc
 
 
 def hook(key: str, value: object) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
+import time
 from collections.abc import Sequence
+from typing import Any
 
 from ..config.settings import Settings
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
+from ..core.events import AuthEvent, Events
 from ..core.identity import Identity
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
@@ -22,11 +26,12 @@ Outcome = Identity | Challenge | None
 class Gate:
     """Finds the token, verifies it, and turns every failure into a ``Challenge``."""
 
-    def __init__(self, settings: Settings, key_source: KeySourceFactory = remote_or_static) -> None:
+    def __init__(self, settings: Settings, key_source: KeySourceFactory | None = None) -> None:
         self.settings = settings
+        self.events = Events(settings.on_event, settings.events_raw_subject)
         self.public_paths = settings.path_rules
         self.finder = TokenFinder(settings)
-        self.verifier = Verifier(settings, key_source)
+        self.verifier = Verifier(settings, key_source or functools.partial(remote_or_static, events=self.events))
         self._optional = settings.optional
         self._realm = settings.realm
         self._on_error = settings.on_error
@@ -50,7 +55,7 @@ class Gate:
         if token is None:
             return None
         junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
-        return token if junk is None else self.refuse(junk)
+        return token if junk is None else self._answer(junk)
 
     def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
         """A cookie rides along on cross-site requests; a custom header cannot (without CORS)."""
@@ -70,17 +75,31 @@ class Gate:
         return identity
 
     def authenticate(
-        self, authorization: Sequence[str], cookies: Sequence[str], query: str, path: str, method: str, csrf: str | None = None
+        self,
+        authorization: Sequence[str],
+        cookies: Sequence[str],
+        query: str,
+        path: str,
+        method: str,
+        csrf: str | None = None,
+        client: Any = None,
     ) -> Outcome:
-        """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with."""
+        """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with.
+
+        ``client``: the client's address (ASGI ``scope["client"]`` or WSGI ``REMOTE_ADDR``), for events.
+        """
+        started = time.perf_counter()
         try:
             found = self._token(authorization, cookies, query, method, csrf, cross_site=False)
             if isinstance(found, Challenge):
-                return found
+                return self._refused(found, path, client)
             identity = None if found is None else self.verifier.identify(found)
-            return self._authorize(identity, path, method) if self._rules else identity
+            outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc)
+            return self.refuse(exc, path, client)
+        if outcome is not None and self.events.wanted("request.authenticated"):
+            self._authenticated(outcome, path, client, started)
+        return outcome
 
     async def authenticate_async(
         self,
@@ -91,28 +110,56 @@ class Gate:
         method: str,
         csrf: str | None = None,
         cross_site: bool = False,
+        client: Any = None,
     ) -> Outcome:
         """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
+        started = time.perf_counter()
         try:
             found = self._token(authorization, cookies, query, method, csrf, cross_site)
             if isinstance(found, Challenge):
-                return found
+                return self._refused(found, path, client)
             identity = None if found is None else await self.verifier.identify_async(found)
-            return self._authorize(identity, path, method) if self._rules else identity
+            outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc)
+            return self.refuse(exc, path, client)
+        if outcome is not None and self.events.wanted("request.authenticated"):
+            self._authenticated(outcome, path, client, started)
+        return outcome
 
-    def refuse(self, exc: Exception) -> Challenge:
+    def _authenticated(self, identity: Identity, path: str, client: Any, started: float) -> None:
+        claims = identity.claims
+        iss = claims.get("iss")
+        issuer, subject = iss if isinstance(iss, str) else None, self.events.subject(claims.get("sub"))
+        took = time.perf_counter() - started
+        self.events.emit(AuthEvent("request.authenticated", "ok", issuer, subject, path, _address(client), None, took))
+
+    def _refused(self, challenge: Challenge, path: str | None, client: Any) -> Challenge:
+        """A refusal decided without raising (junk): the event all the same."""
+        if self.events.wanted("request.refused"):
+            self.events.emit(AuthEvent("request.refused", challenge.reason, None, None, path, _address(client), challenge.status))
+        return challenge
+
+    def refuse(self, exc: Exception, path: str | None = None, client: Any = None) -> Challenge:
+        """The challenge for a failure (cached per kind of failure), with its event and ``on_error`` applied.
+
+        Args:
+            exc: the failure; anything but an ``AuthError`` or ``Unavailable`` is a bug of ours,
+                logged with its traceback and answered as ``internal_error``.
+            path: the request path, for the event.
+            client: the client's address, for the event.
+        """
         failure: AuthError | Unavailable
-        if isinstance(exc, AuthError):
+        if isinstance(exc, AuthError | Unavailable):
             failure = exc
-            log.info("request refused (reason=%s, status=%d)", exc.reason, exc.status)
-        elif isinstance(exc, Unavailable):
-            failure = exc
-            log.warning("request refused (reason=%s, status=503)", exc.reason)
         else:
             log.exception("internal error while authenticating; request refused (reason=internal_error)")
             failure = InvalidToken("internal_error", "token could not be verified")
+        challenge = self._answer(failure)
+        self.events.emit(AuthEvent("request.refused", failure.reason, None, None, path, _address(client), failure.status))
+        return challenge
+
+    def _answer(self, failure: AuthError | Unavailable) -> Challenge:
+        """The challenge for a failure, built once per kind of failure, with ``on_error`` applied."""
         key = (
             type(failure),
             failure.reason,
@@ -137,3 +184,10 @@ class Gate:
             log.exception("on_error hook raised; default response used (reason=%s)", challenge.reason)
             return challenge
         return custom if isinstance(custom, Challenge) else challenge
+
+
+def _address(client: Any) -> str | None:
+    """The client's host from ASGI's ``(host, port)`` or WSGI's ``REMOTE_ADDR``."""
+    if isinstance(client, list | tuple) and client:
+        return str(client[0])
+    return client if isinstance(client, str) else None

@@ -169,6 +169,7 @@ class JWTAuthenticationMiddleware:
             request.path,
             request.method or "GET",
             meta.get(self._csrf_key) if self._csrf_key else None,
+            meta.get("REMOTE_ADDR"),
         )
 
     def _anonymous(self, request: HttpRequest) -> None:

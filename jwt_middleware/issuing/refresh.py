@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from ..core.events import AuthEvent, Events, chain
 from ..core.revocation import RevocationStore
 from .issuer import TokenIssuer
 
@@ -142,6 +143,9 @@ class TokenService:
         reuse_grace_seconds: how long after a rotation the token it spent may be presented
             again as a retry, rotating once more instead of revoking the family (default 10;
             0 turns the window off). A client whose refresh timed out keeps its session.
+        on_event: a hook (or list of hooks) for the session's events: ``login.succeeded``,
+            ``refresh.rotated``, ``refresh.reused``, ``refresh.refused``, ``logout``,
+            ``revocation``. Default none (they still reach the ``jwt_middleware`` logger).
     """
 
     def __init__(
@@ -152,9 +156,11 @@ class TokenService:
         revocation: RevocationStore | None = None,
         refresh_ttl: float = 30 * 86400,
         reuse_grace_seconds: float = 10.0,
+        on_event: Any = None,
     ) -> None:
         self.issuer, self.store, self.revocation, self.refresh_ttl = issuer, store, revocation, refresh_ttl
         self.reuse_grace_seconds = reuse_grace_seconds
+        self.events = Events(chain(on_event))
 
     def login(self, sub: str, *, scope: str | None = None, **claims: Any) -> TokenPair:
         """Start a session for an authenticated user: a new family and its first pair.
@@ -169,6 +175,7 @@ class TokenService:
         refresh = _new_refresh_token(family)
         data = {"sub": sub, "scope": scope, "claims": claims}
         self.store.create(family, token_hash(refresh), data, jti, time.time() + self.refresh_ttl)
+        self._event("login.succeeded", "ok", sub)
         return self._pair(data, jti, refresh)
 
     def refresh(self, refresh_token: str) -> TokenPair:
@@ -183,9 +190,14 @@ class TokenService:
         new = _new_refresh_token(family or "x")
         rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds)
         if rotation.outcome != "ok":
+            subject = rotation.data.get("sub")
             if rotation.outcome == "reused":
                 self._revoke_access(rotation)
+                self._event("refresh.reused", "refresh_reused", subject)
+            else:
+                self._event("refresh.refused", f"refresh_{rotation.outcome}", subject)
             raise RefreshRejected(rotation.outcome)
+        self._event("refresh.rotated", "ok", rotation.data.get("sub"))
         return self._pair(rotation.data, jti, new)
 
     def logout(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
@@ -197,11 +209,14 @@ class TokenService:
                 on the deny-list of ``revocation``. Default none.
         """
         if refresh_token is not None:
-            self._revoke_access(self.store.revoke(token_hash(refresh_token), _family(refresh_token)))
+            rotation = self.store.revoke(token_hash(refresh_token), _family(refresh_token))
+            self._revoke_access(rotation)
+            self._event("logout", "ok" if rotation.outcome == "ok" else f"refresh_{rotation.outcome}", rotation.data.get("sub"))
         if access_claims is not None and self.revocation is not None and isinstance(access_claims.get("jti"), str):
             self.revocation.revoke_jti(
                 access_claims["jti"], float(access_claims.get("exp", time.time() + self.issuer.access_ttl))
             )
+            self._event("revocation", "logout", access_claims.get("sub"))
 
     async def refresh_async(self, refresh_token: str) -> TokenPair:
         """``refresh`` for ``async def`` handlers: the store and the signing run in a worker thread.
@@ -219,6 +234,9 @@ class TokenService:
             access_claims: the verified claims of the access token in hand. Default none.
         """
         await asyncio.to_thread(self.logout, refresh_token, access_claims)
+
+    def _event(self, kind: str, reason: str, subject: object) -> None:
+        self.events.emit(AuthEvent(kind, reason, self.issuer.issuer, self.events.subject(subject)))
 
     def _revoke_access(self, rotation: Rotation) -> None:
         if self.revocation is not None and rotation.access_jti:

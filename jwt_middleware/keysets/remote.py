@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config.settings import Provider
 from ..core.errors import KeySourceUnavailable
+from ..core.events import AuthEvent, Events
 from ..core.keys import KeySet, KeySource, StaticKeys
 from .fetch import FetchError, fetch
 from .policy import CachePolicy, CacheState, discovery_url
@@ -31,8 +32,9 @@ NEGATIVE_KIDS = 1024
 class RemoteKeys:
     """A provider's remote key set: the ``KeySource`` for ``jwks_url`` and ``oidc_discovery``."""
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, events: Events | None = None) -> None:
         self.provider = provider
+        self.events = events or Events()
         self.policy = CachePolicy(provider)
         self._state = CacheState(jwks_url=provider.jwks_url)
         self._lock = threading.Lock()
@@ -124,11 +126,13 @@ class RemoteKeys:
             response = fetch(st.jwks_url, timeout=p.jwks_timeout_seconds, max_bytes=p.jwks_max_bytes, etag=st.etag)
             new = self.policy.on_response(st, response, now)
         except FetchError as exc:
-            log.warning("jwks fetch failed (reason=%s, provider=%s)", exc.reason, self.provider.name)
+            took = time.monotonic() - now
+            self.events.emit(AuthEvent("keys.fetch_failed", exc.reason, self.provider.name, duration=took))
             return self.policy.on_failure(st, exc.reason, now)
         with self._lock:
             self._missing.clear()
-        log.info("jwks fetched (provider=%s, status=%d, keys=%d)", self.provider.name, response.status, len(new.keyset or ()))
+        took = time.monotonic() - now
+        self.events.emit(AuthEvent("keys.fetched", f"http_{response.status}", self.provider.name, duration=took))
         return new
 
     def _discover(self, st: CacheState, now: float) -> CacheState:
@@ -176,5 +180,11 @@ class RemoteKeys:
         }
 
 
-def remote_or_static(provider: Provider) -> KeySource:
-    return RemoteKeys(provider) if provider.remote else StaticKeys(provider.keys, provider.name)
+def remote_or_static(provider: Provider, events: Events | None = None) -> KeySource:
+    """The default key source: the remote set where ``jwks_url`` or ``oidc_discovery`` is set, else the static keys.
+
+    Args:
+        provider: the provider.
+        events: where key fetches are reported (``keys.fetched``, ``keys.fetch_failed``).
+    """
+    return RemoteKeys(provider, events) if provider.remote else StaticKeys(provider.keys, provider.name)

@@ -1,0 +1,120 @@
+"""Auth events: one object per thing that happened, from which the hook call, the log line and the metric derive.
+
+An event never carries a token, a secret, a password or key material: only its kind, a
+reason code, the issuer, a digest of the subject (the subject itself only when asked for),
+the path, the client address, a status and a duration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+log = logging.getLogger("jwt_middleware")
+
+KINDS = (
+    "request.authenticated", "request.refused", "login.succeeded", "login.failed", "login.throttled",
+    "refresh.rotated", "refresh.reused", "refresh.refused", "logout", "revocation", "keys.fetched", "keys.fetch_failed",
+)  # fmt: skip
+_LEVELS = {
+    "request.authenticated": logging.DEBUG,
+    "request.refused": logging.INFO,
+    "keys.fetched": logging.INFO,
+    "login.succeeded": logging.INFO,
+    "refresh.rotated": logging.INFO,
+    "refresh.refused": logging.INFO,
+    "logout": logging.INFO,
+    "revocation": logging.INFO,
+}  # fmt: skip  (the rest, failures and what looks like an attack, at WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """What happened, as the hook, the logger's ``extra`` and the metrics see it.
+
+    Args:
+        kind: one of ``KINDS`` (``request.refused``, ``login.failed``, ...).
+        reason: the reason code (``ok`` on success).
+        issuer: the token's or the service's issuer, when known.
+        subject: a digest of the subject (``sub:`` and 16 hex digits), or the subject itself
+            with ``events_raw_subject``.
+        path: the request path.
+        client: the client address.
+        status: the HTTP status answered, when there is one.
+        duration: seconds the work took (verification, a key fetch), when measured.
+    """
+
+    kind: str
+    reason: str
+    issuer: str | None = None
+    subject: str | None = None
+    path: str | None = None
+    client: str | None = None
+    status: int | None = None
+    duration: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The event as the log record's ``extra``: every field, prefixed ``auth_``."""
+        return {f"auth_{k}": v for k, v in asdict(self).items()}
+
+
+def chain(value: object) -> Callable[[AuthEvent], None] | None:
+    """One hook from a callable or a list of callables (each called in turn); ``TypeError`` for anything else."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, list | tuple) and value and all(callable(v) for v in value):
+        hooks = tuple(value)
+
+        def each(event: AuthEvent) -> None:
+            for hook in hooks:
+                hook(event)
+
+        return each
+    raise TypeError("expected a callable or a list of callables")
+
+
+def subject_digest(subject: object) -> str | None:
+    """How events name a subject: a short SHA-256 digest, never the identifier itself."""
+    if not isinstance(subject, str):
+        return None
+    return "sub:" + hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class Events:
+    """Sends each event to the ``on_event`` hook and to the ``jwt_middleware`` logger.
+
+    Args:
+        hook: ``on_event(event)``; an exception it raises is logged and never reaches a request.
+        raw_subject: name subjects as they are instead of by digest (default ``False``).
+    """
+
+    __slots__ = ("hook", "raw_subject")
+
+    def __init__(self, hook: Callable[[AuthEvent], Any] | None = None, raw_subject: bool = False) -> None:
+        self.hook, self.raw_subject = hook, raw_subject
+
+    def wanted(self, kind: str) -> bool:
+        """Whether anything would receive an event of this kind (so that a hot path can skip building it)."""
+        return self.hook is not None or log.isEnabledFor(_LEVELS.get(kind, logging.WARNING))
+
+    def subject(self, subject: object) -> str | None:
+        """The subject as events carry it."""
+        if self.raw_subject:
+            return subject if isinstance(subject, str) else None
+        return subject_digest(subject)
+
+    def emit(self, event: AuthEvent) -> None:
+        """Log the event with its fields in ``extra``, then call the hook."""
+        level = _LEVELS.get(event.kind, logging.WARNING)
+        if event.status == 503:  # a dependency is down: the operator must hear of it
+            level = logging.WARNING
+        if log.isEnabledFor(level):
+            log.log(level, "%s (reason=%s)", event.kind, event.reason, extra=event.fields())
+        if self.hook is not None:
+            try:
+                self.hook(event)
+            except Exception:
+                log.exception("on_event hook raised (reason=on_event_error)")
