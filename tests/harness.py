@@ -163,7 +163,13 @@ class WSGIHarness(Harness):
         self, path: str = "/api", headers: Sequence[tuple[str, str]] = (), query: str = "", method: str = "GET"
     ) -> Result:
         self.seen = {}
-        environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": ""}
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SCRIPT_NAME": "",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
         setup_testing_defaults(environ)
         environ["wsgi.input"] = io.BytesIO(b"")
         environ["wsgi.errors"] = io.StringIO()

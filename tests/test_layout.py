@@ -17,6 +17,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "asgi": {"gate", "config", "core"},
     "wsgi": {"gate", "config", "core"},
     "integrations": {"gate", "config", "core"},
+    "metrics": {"core"},
     "cli": {"gate", "keysets", "config", "issuing", "stores", "core"},  # a folder of commands
     "__main__": {"cli"},
     "testing": {"issuing", "core"},

@@ -28,6 +28,8 @@ PUBLIC_MODULES = (
     "jwt_middleware.integrations.flask",
     "jwt_middleware.testing",
     "jwt_middleware.cli",
+    "jwt_middleware.metrics.prometheus",
+    "jwt_middleware.metrics.opentelemetry",
     "jwt_middleware.issuing.cookies",
     "jwt_middleware.issuing.publish",
     "jwt_middleware.stores.memory",
