@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from ..core.revocation import digest, revoked_by
 from ..issuing.refresh import Rotation
 from .mirror import Mirror
 
-__all__ = ["RedisRefreshStore", "RedisRevocationStore", "StoreWriteFailed"]
+__all__ = ["RedisLoginThrottle", "RedisRefreshStore", "RedisRevocationStore", "StoreWriteFailed"]
 
 _FAILURES: tuple[type[BaseException], ...] = (redis.RedisError, redis.exceptions.RedisClusterException, OSError, TimeoutError)
 T = TypeVar("T")
@@ -360,3 +361,65 @@ class RedisRefreshStore(_Durable):
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+_THROTTLE_FAIL = """
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1] - ARGV[2])
+  redis.call('ZADD', key, ARGV[1], ARGV[1] .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', key, math.ceil(ARGV[2] * 1000))
+end
+return 1
+"""
+_THROTTLE_CHECK = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1] - ARGV[2])
+  local limit = tonumber(ARGV[2 + i])
+  local times = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local count = #times / 2
+  if count >= limit then
+    local oldest_counted = tonumber(times[(count - limit) * 2 + 2])
+    wait = math.max(wait, oldest_counted + ARGV[2] - ARGV[1])
+  end
+end
+return tostring(wait)
+"""
+
+
+class RedisLoginThrottle:
+    """Failed logins in Redis (a ``LoginThrottle``), shared by every process; one sorted set per key.
+
+    Keys are ``{prefix}throttle:<key>``, all under one hash tag, so the scripts that touch
+    an account's and an address's counts at once stay in one Cluster slot.
+
+    Args:
+        url_or_client: a URL or a ready sync client, as for ``RedisRevocationStore``.
+        prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
+        timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
+    """
+
+    def __init__(
+        self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5
+    ) -> None:
+        self.client = _client(url_or_client, timeout)
+        self._tag = "{" + prefix + "}throttle:"
+        self._fail = self.client.register_script(_THROTTLE_FAIL)
+        self._check = self.client.register_script(_THROTTLE_CHECK)
+
+    def blocked(self, keys: Any, window: float) -> float:
+        """See ``LoginThrottle.blocked`` (``keys`` and ``window`` too)."""
+        names = [self._tag + digest(key) for key, _ in keys]
+        return float(_text(self._check(keys=names, args=[repr(time.time()), repr(window), *[limit for _, limit in keys]])))
+
+    def failed(self, keys: Any, window: float) -> None:
+        """See ``LoginThrottle.failed`` (``keys`` and ``window`` too)."""
+        self._fail(keys=[self._tag + digest(key) for key in keys], args=[repr(time.time()), repr(window), uuid.uuid4().hex])
+
+    def succeeded(self, key: str) -> None:
+        """See ``LoginThrottle.succeeded`` (``key`` too)."""
+        self.client.delete(self._tag + digest(key))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()

@@ -1,0 +1,134 @@
+"""The auth endpoints as an ASGI app and as a WSGI app: each reads the request, drives the core, writes the answer.
+
+from jwt_middleware.server import AuthEndpoints, auth_asgi_app, auth_wsgi_app
+
+endpoints = AuthEndpoints(tokens, authenticate=check_password, base_url="https://auth.example.com")
+app = auth_asgi_app(endpoints)            # or auth_wsgi_app(endpoints); mount it under any prefix
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .endpoints import AuthEndpoints, Call, Request, Response, oauth_error
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["auth_asgi_app", "auth_wsgi_app"]
+log = logging.getLogger("jwt_middleware")
+MAX_BODY = 64 * 1024
+_PHRASES = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Content Too Large", 429: "Too Many Requests", 503: "Service Unavailable"}  # fmt: skip
+
+
+def _unavailable(exc: BaseException) -> Response:
+    log.warning("auth endpoint failed (reason=auth_endpoint_error, error=%s)", type(exc).__name__)
+    return oauth_error(503, "temporarily_unavailable", "the request could not be completed", ("retry-after", "5"))
+
+
+def _drive_sync(flow: Generator[Call, Any, Response]) -> Response:
+    try:
+        call = next(flow)
+        while True:
+            result = call.fn(*call.args, **call.kwargs)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError("authenticate is async: serve the endpoints with auth_asgi_app")
+            call = flow.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    except Exception as exc:  # authenticate or a store failed: never a 500, never a token
+        return _unavailable(exc)
+
+
+async def _drive_async(flow: Generator[Call, Any, Response]) -> Response:
+    try:
+        call = next(flow)
+        while True:
+            if inspect.iscoroutinefunction(call.fn) or inspect.iscoroutinefunction(type(call.fn).__call__):
+                result = await call.fn(*call.args, **call.kwargs)
+            else:  # a password hash, a database, a store: off the event loop
+                result = await asyncio.to_thread(call.fn, *call.args, **call.kwargs)
+            call = flow.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    except Exception as exc:
+        return _unavailable(exc)
+
+
+def auth_asgi_app(endpoints: AuthEndpoints) -> Any:
+    """An ASGI app serving the endpoints (``lifespan`` is answered; any mount prefix works).
+
+    Args:
+        endpoints: the configured ``AuthEndpoints``.
+    """
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body, more, too_large = b"", True, False
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            too_large = too_large or len(body) > MAX_BODY
+            body = body[: MAX_BODY + 1]
+        headers: dict[str, str] = {}
+        for name, value in scope.get("headers", ()):
+            key = name.decode("latin-1").lower()
+            headers[key] = f"{headers[key]},{value.decode('latin-1')}" if key in headers else value.decode("latin-1")
+        root, path = scope.get("root_path", ""), scope["path"]
+        client = scope.get("client")
+        request = Request(scope.get("method", "GET"), path[len(root):] if root and path.startswith(root) else path, headers, body,
+                          client[0] if client else None)  # fmt: skip
+        if too_large:
+            response = oauth_error(413, "invalid_request", "body too large")
+        else:
+            response = await _drive_async(endpoints.handle(request))
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": response.status, "headers": raw})
+        await send({"type": "http.response.body", "body": response.body})
+
+    return app
+
+
+def auth_wsgi_app(endpoints: AuthEndpoints) -> WSGIApplication:
+    """The endpoints as a WSGI app (mounted where ``SCRIPT_NAME`` says).
+
+    Args:
+        endpoints: the configured ``AuthEndpoints``.
+    """
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        request = Request(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "") or "/", headers, body,
+                          environ.get("REMOTE_ADDR"))  # fmt: skip
+        if length > MAX_BODY:
+            response = oauth_error(413, "invalid_request", "body too large")
+        else:
+            response = _drive_sync(endpoints.handle(request))
+        start_response(
+            f"{response.status} {_PHRASES.get(response.status, '')}".strip(),
+            [*response.headers, ("content-length", str(len(response.body)))],
+        )
+        return [response.body]
+
+    return app
