@@ -18,6 +18,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "wsgi": {"gate", "config", "core"},
     "integrations": {"gate", "config", "core"},
     "metrics": {"core"},
+    "server": {"gate", "issuing", "config", "core"},
     "cli": {"gate", "keysets", "config", "issuing", "stores", "core"},  # a folder of commands
     "__main__": {"cli"},
     "testing": {"issuing", "core"},

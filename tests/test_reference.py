@@ -28,6 +28,8 @@ PUBLIC_MODULES = (
     "jwt_middleware.integrations.flask",
     "jwt_middleware.testing",
     "jwt_middleware.cli",
+    "jwt_middleware.server.apps",
+    "jwt_middleware.server.throttle",
     "jwt_middleware.metrics.prometheus",
     "jwt_middleware.metrics.opentelemetry",
     "jwt_middleware.issuing.cookies",
