@@ -34,14 +34,14 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPBearer
+from fastapi.security import HTTPBearer, OAuth2PasswordBearer
 
 from ..core.errors import AuthError, MissingToken, Unavailable
 from ..core.grants import demand
 from ..core.identity import Identity
 from ..gate.doors import Refusal, identity_of, load_user_async
 
-__all__ = ["Claims", "CurrentUser", "JWTBearer", "Requires", "bearer", "current_claims", "current_user"]
+__all__ = ["Claims", "CurrentUser", "JWTBearer", "JWTPasswordBearer", "Requires", "bearer", "current_claims", "current_user"]
 _DOOR = "jwt_middleware.integrations.fastapi"
 
 
@@ -58,6 +58,31 @@ class JWTBearer(HTTPBearer):
 
     def __init__(self, *, scheme_name: str = "JWT", description: str | None = None) -> None:
         super().__init__(bearerFormat="JWT", scheme_name=scheme_name, description=description, auto_error=False)
+
+    async def __call__(self, request: Request) -> Identity | None:  # type: ignore[override]
+        """The request's identity, or ``None`` when anonymous.
+
+        Args:
+            request: the request (injected by FastAPI).
+        """
+        return identity_of(request.scope, _DOOR)
+
+
+class JWTPasswordBearer(OAuth2PasswordBearer):
+    """The OAuth 2.0 password flow as OpenAPI shows it: Swagger UI's "Authorize" asks for a username
+    and a password and gets the token from ``tokenUrl`` (such as ``jwt_middleware.server``'s
+    ``/auth/token``). Like ``JWTBearer`` it reads nothing itself and returns the request's ``Identity``.
+
+    Use it through ``Requires(..., scheme=...)``, which returns the claims.
+
+    Args:
+        tokenUrl: the token endpoint's URL, as the browser reaches it.
+        scheme_name: the scheme's name in OpenAPI (default ``OAuth2``).
+        description: shown by Swagger UI.
+    """
+
+    def __init__(self, tokenUrl: str, *, scheme_name: str = "OAuth2", description: str | None = None) -> None:
+        super().__init__(tokenUrl=tokenUrl, scheme_name=scheme_name, description=description, auto_error=False)
 
     async def __call__(self, request: Request) -> Identity | None:  # type: ignore[override]
         """The request's identity, or ``None`` when anonymous.
@@ -118,10 +143,13 @@ class Requires:
         scopes: the scopes demanded.
         roles: the roles demanded.
         match: ``all`` (default) or ``any``, over scopes and roles together.
-        scheme: the bearer scheme to name in OpenAPI (default ``bearer``).
+        scheme: the scheme to name in OpenAPI: ``bearer`` (default), another ``JWTBearer``, or a
+            ``JWTPasswordBearer`` for Swagger UI's username-and-password dialog.
     """
 
-    def __init__(self, *scopes: str, roles: Sequence[str] = (), match: str = "all", scheme: JWTBearer = bearer) -> None:
+    def __init__(
+        self, *scopes: str, roles: Sequence[str] = (), match: str = "all", scheme: JWTBearer | JWTPasswordBearer = bearer
+    ) -> None:
         if match not in ("all", "any"):
             raise ValueError("match is 'all' or 'any'")
         self.scopes, self.roles, self.match = scopes, tuple(roles), match
