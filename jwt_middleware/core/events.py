@@ -117,4 +117,4 @@ class Events:
             try:
                 self.hook(event)
             except Exception:
-                log.exception("on_event hook raised (reason=on_event_error)")
+                log.exception("on_event hook raised (reason=on_event_error)", extra={"auth_reason": "on_event_error"})

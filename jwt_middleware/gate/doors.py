@@ -73,7 +73,9 @@ def _loaded(user: Any) -> Any:
 
 
 def _failed(exc: Exception) -> Unavailable:
-    log.warning("user_loader raised; request refused (reason=user_loader_error)", exc_info=exc)
+    log.warning(
+        "user_loader raised; request refused (reason=user_loader_error)", exc_info=exc, extra={"auth_reason": "user_loader_error"}
+    )
     return Unavailable("user_loader_error", "the user could not be loaded", 5)
 
 

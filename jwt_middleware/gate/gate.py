@@ -152,7 +152,10 @@ class Gate:
         if isinstance(exc, AuthError | Unavailable):
             failure = exc
         else:
-            log.exception("internal error while authenticating; request refused (reason=internal_error)")
+            log.exception(
+                "internal error while authenticating; request refused (reason=internal_error)",
+                extra={"auth_reason": "internal_error"},
+            )
             failure = InvalidToken("internal_error", "token could not be verified")
         challenge = self._answer(failure)
         self.events.emit(AuthEvent("request.refused", failure.reason, None, None, path, _address(client), failure.status))
@@ -181,7 +184,11 @@ class Gate:
         try:
             custom = self._on_error(challenge)  # type: ignore[misc]
         except Exception:
-            log.exception("on_error hook raised; default response used (reason=%s)", challenge.reason)
+            log.exception(
+                "on_error hook raised; default response used (reason=%s)",
+                challenge.reason,
+                extra={"auth_reason": "on_error_error"},
+            )
             return challenge
         return custom if isinstance(custom, Challenge) else challenge
 

@@ -180,9 +180,16 @@ class Verifier:
             raise InvalidToken("revoked", "token has been revoked")
         if isinstance(answer, BaseException):
             if self._fail_open:
-                log.warning("revocation check failed; token let through (reason=revocation_unavailable, policy=fail_open)")
+                log.warning(
+                    "revocation check failed; token let through (reason=revocation_unavailable, policy=fail_open)",
+                    extra={"auth_kind": "request.authenticated", "auth_reason": "revocation_unavailable"},
+                )
                 return
-            log.warning("revocation check failed; request refused (reason=revocation_unavailable)", exc_info=answer)
+            log.warning(
+                "revocation check failed; request refused (reason=revocation_unavailable)",
+                exc_info=answer,
+                extra={"auth_kind": "request.refused", "auth_reason": "revocation_unavailable"},
+            )
             retry = answer.retry_after if isinstance(answer, RevocationUnavailable) else 1
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
@@ -337,7 +344,9 @@ def _run_claims_check(check: Callable[[_claims.Claims], object], claims: _claims
     except InvalidToken:
         raise
     except Exception as exc:
-        log.exception("claims_check raised; token refused (reason=claims_check_error)")
+        log.exception(
+            "claims_check raised; token refused (reason=claims_check_error)", extra={"auth_reason": "claims_check_error"}
+        )
         raise InvalidToken("claims_rejected", "token claims were not accepted") from exc
     if verdict is False:
         raise InvalidToken("claims_rejected", "token claims were not accepted")

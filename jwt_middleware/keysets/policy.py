@@ -125,7 +125,8 @@ class CachePolicy:
                 key = previous.get(canonical) or from_jwk(jwk)
             except KeyRejected as exc:
                 kid = jwk.get("kid") if isinstance(jwk, dict) else None
-                log.warning("jwks key skipped (reason=%s, provider=%s, kid=%r)", exc.reason, self.p.name, kid)
+                extra = {"auth_kind": "keys.key_skipped", "auth_reason": exc.reason, "auth_issuer": self.p.name}
+                log.warning("jwks key skipped (reason=%s, provider=%s, kid=%r)", exc.reason, self.p.name, kid, extra=extra)
                 continue
             keys.append(key)
             by_jwk[canonical] = key

@@ -110,7 +110,8 @@ class RemoteKeys:
         try:
             self._state = self._refresh(self._state)
         except Exception:  # a bug must not leave waiters hanging
-            log.exception("jwks refresh crashed (reason=internal_error, provider=%s)", self.provider.name)
+            extra = {"auth_reason": "internal_error", "auth_issuer": self.provider.name}
+            log.exception("jwks refresh crashed (reason=internal_error, provider=%s)", self.provider.name, extra=extra)
         finally:
             with self._lock:
                 self._inflight = None

@@ -27,7 +27,11 @@ _PHRASES = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized
 
 
 def _unavailable(exc: BaseException) -> Response:
-    log.warning("auth endpoint failed (reason=auth_endpoint_error, error=%s)", type(exc).__name__)
+    log.warning(
+        "auth endpoint failed (reason=auth_endpoint_error, error=%s)",
+        type(exc).__name__,
+        extra={"auth_reason": "auth_endpoint_error"},
+    )
     return oauth_error(503, "temporarily_unavailable", "the request could not be completed", ("retry-after", "5"))
 
 

@@ -88,7 +88,11 @@ class Mirror:
                 self._sweep()
             except Exception as exc:  # Redis down, failing over, or a bug: reload when it answers again
                 if last_id is not None:
-                    log.warning("revocation feed lost (reason=revocation_feed_down, error=%s)", type(exc).__name__)
+                    log.warning(
+                        "revocation feed lost (reason=revocation_feed_down, error=%s)",
+                        type(exc).__name__,
+                        extra={"auth_reason": "revocation_feed_down"},
+                    )
                 last_id = None
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
@@ -106,7 +110,9 @@ class Mirror:
                 self.put(kind, _text(member), float(score))
         self.synced_at = time.monotonic()
         self.loaded.set()
-        log.info("revocation mirror loaded (jti=%d, subjects=%d)", len(self.jti), len(self.sub))
+        log.info(
+            "revocation mirror loaded (jti=%d, subjects=%d)", len(self.jti), len(self.sub), extra={"auth_reason": "mirror_loaded"}
+        )
         return last_id
 
     def _apply(self, fields: dict[Any, Any]) -> None:
