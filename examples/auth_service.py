@@ -66,7 +66,8 @@ def _stores() -> tuple[Any, Any, Any]:
         return MemoryRefreshStore(), MemoryRevocationStore(), MemoryLoginThrottle()
     from jwt_middleware.stores.redis import RedisLoginThrottle, RedisRefreshStore, RedisRevocationStore
 
-    return RedisRefreshStore(url), RedisRevocationStore(url), RedisLoginThrottle(url)
+    throttle = RedisLoginThrottle(url, prefix=os.environ.get("AUTH_THROTTLE_PREFIX", "jwt_middleware:"))
+    return RedisRefreshStore(url), RedisRevocationStore(url), throttle
 
 
 ring = KeyRing(_signing_key())

@@ -179,9 +179,10 @@ def test_no_event_or_log_line_holds_the_password_or_a_token(
 def test_the_example_service_throttles_through_redis_across_two_processes_and_counts_in_metrics(redis_server: Any) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    env = {"REDIS_URL": redis_server.url, "AUTH_ISSUER": "http://127.0.0.1:1"}
+    # A prefix of its own: the session's Redis is shared, and other tests log in from 127.0.0.1 too.
+    env = {"REDIS_URL": redis_server.url, "AUTH_ISSUER": "http://127.0.0.1:1", "AUTH_THROTTLE_PREFIX": f"t-{uuid.uuid4().hex}:"}
     with uvicorn_processes("examples.auth_service:app", env, count=2) as (a, b):
-        wrong = json.dumps({"username": "bob", "password": "wrong"})
+        wrong = json.dumps({"username": "mallory", "password": "wrong"})
         codes = []
         for i in range(7):
             conn = http.client.HTTPConnection("127.0.0.1", (a, b)[i % 2], timeout=10)

@@ -180,3 +180,38 @@ def test_swagger_ui_authorize_with_a_pasted_token_in_a_real_browser(browser: Any
         assert call("operations-default-write_notes_post") == "403"  # the pasted token has notes:read only
         requests = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert requests and all(name.startswith(f"http://{base}/") for name in requests), requests
+
+
+def test_swagger_ui_password_flow_against_the_ready_token_endpoint(browser: Any) -> None:
+    """Swagger UI's "Authorize" with a username and a password: it posts to tokenUrl (our /auth/token), then calls."""
+    from selenium.webdriver.common.by import By
+    from servers import uvicorn_server
+
+    from examples import fastapi_login
+
+    with uvicorn_server(fastapi_login.build_app()) as base:
+        browser.get(f"http://{base}/docs")
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "button.authorize"), 20)
+        browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+        _wait(browser, lambda d: d.find_elements(By.ID, "oauth_username"))
+        browser.find_element(By.ID, "oauth_username").send_keys("alice")
+        browser.find_element(By.ID, "oauth_password").send_keys("wonderland")
+
+        def press(selector: str) -> None:  # the password form is taller than the modal: scroll to the button first
+            button = browser.find_element(By.CSS_SELECTOR, selector)
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", button)
+
+        press(".modal-ux .auth-btn-wrapper button.authorize")
+        _wait(browser, lambda d: "Logout" in d.find_element(By.CSS_SELECTOR, ".modal-ux").text, 15)
+        press(".modal-ux button.btn-done")
+        block = browser.find_element(By.ID, "operations-default-notes_notes_get")
+        block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
+        block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
+        block.find_element(By.CSS_SELECTOR, "button.execute").click()
+        cell = ".live-responses-table tbody .response-col_status"
+        _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, cell))
+        assert block.find_element(By.CSS_SELECTOR, cell).text.splitlines()[0] == "200"
+        assert (
+            '"for": "alice"' in block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description").text
+        )

@@ -219,3 +219,23 @@ def test_settings_from_the_environment() -> None:
     hooked = load_settings_from_env(environ={"JWT_ALGORITHMS": "HS256", "JWT_SECRET": SECRET}, leeway=0)
     assert hooked.leeway == 0
     assert time.time() > 0
+
+
+def test_every_log_line_of_the_package_carries_its_reason_in_extra() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "jwt_middleware"
+    bare = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "log"
+                and node.func.attr in ("debug", "info", "warning", "error", "exception", "log")
+                and not any(k.arg == "extra" for k in node.keywords)
+            ):
+                bare.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert not bare, f"log lines without structured fields: {bare}"

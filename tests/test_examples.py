@@ -179,6 +179,7 @@ def test_multi_issuer_example() -> None:
         "flask_app",
         "litestar_app",
         "quart_app",
+        "fastapi_login",
         "auth_service",
         "resource_service",
     ],

@@ -101,7 +101,9 @@ class Workload:
         self.revocation = RedisRevocationStore(self.sentinel.master_for("mymaster", socket_timeout=0.3), prefix=p, **durable)
         self.refresh = RedisRefreshStore(self.sentinel.master_for("mymaster", socket_timeout=0.3), prefix=p, **durable)
         issuer = TokenIssuer(SigningKey.generate("ES256"), issuer="https://auth.test")
-        self.tokens = TokenService(issuer, self.refresh, revocation=MemoryRevocationStore(), reuse_grace_seconds=0)
+        # The default grace window: a rotation that reached the old primary but was not confirmed is retried by
+        # the client with the same token, which must keep the chain alive (with no window it would be reuse).
+        self.tokens = TokenService(issuer, self.refresh, revocation=MemoryRevocationStore())
         self.acknowledged: list[str] = []
         self.chains = [[self.tokens.login(f"user{i}").refresh_token] for i in range(4)]
         self.stop = threading.Event()
