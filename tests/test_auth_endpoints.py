@@ -202,3 +202,26 @@ def test_the_example_service_throttles_through_redis_across_two_processes_and_co
         if s.name.endswith("_total")
     }
     assert counts.get(("login.failed", "invalid_credentials"), 0) >= 2 and counts.get(("login.throttled", "throttled"), 0) >= 1
+
+
+def test_mounted_under_a_prefix_in_starlette_and_werkzeug() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    asgi = Service("asgi")
+    with TestClient(Starlette(routes=[Mount("/identity", auth_asgi_app(asgi.endpoints))])) as c:
+        assert c.get("/identity/.well-known/oauth-authorization-server").json()["issuer"] == "https://auth.test"
+        token = c.post("/identity/auth/token", data={"grant_type": "password", "username": "bob", "password": "builder"})
+        assert token.status_code == 200 and token.json()["scope"] == "notes:read"
+        assert c.get("/identity/auth/token").status_code == 405 and c.get("/identity/nowhere").status_code == 404
+
+    wsgi = Service("wsgi")
+    dispatched = DispatcherMiddleware(WerkzeugResponse("app"), {"/identity": auth_wsgi_app(wsgi.endpoints)})
+    client = Client(dispatched)
+    answer = client.post("/identity/auth/token", data={"grant_type": "password", "username": "bob", "password": "builder"})
+    assert answer.status_code == 200 and answer.json["token_type"] == "Bearer"  # type: ignore[index]
+    assert client.get("/identity/.well-known/jwks.json").json["keys"]  # type: ignore[index]
