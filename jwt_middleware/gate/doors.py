@@ -79,6 +79,21 @@ def _failed(exc: Exception) -> Unavailable:
     return Unavailable("user_loader_error", "the user could not be loaded", 5)
 
 
+def _without_loader(holder: MutableMapping[str, Any], door: str, token_user: TokenUserFactory | None) -> tuple[bool, Any]:
+    """``(True, user)`` when no loader has to run (kept from earlier, or the token user); else
+    ``(False, (identity, loader))``."""
+    if USER_KEY in holder:
+        return True, holder[USER_KEY]
+    identity = identity_of(holder, door)
+    if identity is None:
+        raise MissingToken()
+    loader = gate_of(holder, door).settings.user_loader
+    if loader is not None:
+        return False, (identity, loader)
+    user = holder[USER_KEY] = identity.user if token_user is None else token_user(identity.claims)
+    return True, user
+
+
 def load_user(holder: MutableMapping[str, Any], door: str = "current_user", token_user: TokenUserFactory | None = None) -> Any:
     """The request's user: the ``user_loader``'s (run at most once per request), or the token user.
 
@@ -91,24 +106,19 @@ def load_user(holder: MutableMapping[str, Any], door: str = "current_user", toke
         token_user: builds the user from the claims when there is no loader; default the
             identity's ``JWTUser``.
     """
-    if USER_KEY in holder:
-        return holder[USER_KEY]
-    identity = identity_of(holder, door)
-    if identity is None:
-        raise MissingToken()
-    loader = gate_of(holder, door).settings.user_loader
-    if loader is None:
-        user = identity.user if token_user is None else token_user(identity.claims)
-    else:
-        try:
-            user = loader(identity.claims)
-        except Exception as exc:
-            raise _failed(exc) from exc
-        if inspect.isawaitable(user):
-            if inspect.iscoroutine(user):
-                user.close()
-            raise RuntimeError("user_loader is async: read the user with the async form (await ...), under ASGI")
-        user = _loaded(user)
+    decided, found = _without_loader(holder, door, token_user)
+    if decided:
+        return found
+    identity, loader = found
+    try:
+        user = loader(identity.claims)
+    except Exception as exc:
+        raise _failed(exc) from exc
+    if inspect.isawaitable(user):
+        if inspect.iscoroutine(user):
+            user.close()
+        raise RuntimeError("user_loader is async: read the user with the async form (await ...), under ASGI")
+    user = _loaded(user)
     holder[USER_KEY] = user
     return user
 
@@ -124,22 +134,17 @@ async def load_user_async(
         door: the integration asking.
         token_user: as for ``load_user``.
     """
-    if USER_KEY in holder:
-        return holder[USER_KEY]
-    identity = identity_of(holder, door)
-    if identity is None:
-        raise MissingToken()
-    loader = gate_of(holder, door).settings.user_loader
-    if loader is None:
-        user = identity.user if token_user is None else token_user(identity.claims)
-    else:
-        try:
-            if inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(type(loader).__call__):
-                user = await loader(identity.claims)
-            else:
-                user = await sync_to_async(loader)(identity.claims)
-        except Exception as exc:
-            raise _failed(exc) from exc
-        user = _loaded(user)
+    decided, found = _without_loader(holder, door, token_user)
+    if decided:
+        return found
+    identity, loader = found
+    try:
+        if inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(type(loader).__call__):
+            user = await loader(identity.claims)
+        else:
+            user = await sync_to_async(loader)(identity.claims)
+    except Exception as exc:
+        raise _failed(exc) from exc
+    user = _loaded(user)
     holder[USER_KEY] = user
     return user

@@ -47,6 +47,19 @@ def _answer(ring: KeyRing, issuer: str | None, max_age: int, path: str) -> tuple
     return 200, headers, body
 
 
+async def lifespan(receive: Any, send: Any) -> None:
+    """Answer an ASGI ``lifespan`` scope for an app that needs no start-up or shutdown of its own.
+
+    Args:
+        receive: the scope's ``receive``.
+        send: the scope's ``send``.
+    """
+    while (message := await receive())["type"] != "lifespan.shutdown":
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 def jwks_asgi_app(ring: KeyRing, *, issuer: str | None = None, max_age: int = 300) -> Any:
     """An ASGI app serving the ring's JWKS at ``JWKS_PATH``; 404 elsewhere.
 
@@ -59,10 +72,7 @@ def jwks_asgi_app(ring: KeyRing, *, issuer: str | None = None, max_age: int = 30
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
         status, headers, body = _answer(ring, issuer, max_age, scope["path"])
         await send({"type": "http.response.start", "status": status, "headers": [(k.encode(), v.encode()) for k, v in headers]})

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..issuing.publish import lifespan
 from .endpoints import AuthEndpoints, Call, Request, Response, oauth_error
 
 if TYPE_CHECKING:
@@ -75,10 +76,7 @@ def auth_asgi_app(endpoints: AuthEndpoints) -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
         body, more, too_large = b"", True, False
         while more:
