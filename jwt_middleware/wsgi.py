@@ -65,14 +65,28 @@ class JWTWSGIMiddleware:
         path = environ.get("PATH_INFO", "")
         if script:
             path = script + path
-        gate = environ[GATE_KEY] = self.gate
+        environ[GATE_KEY] = self.gate
         if (
             path in self._public_exact
             or (self._public_prefixes is not None and self._public_prefixes(path))
             or (self._preflight and environ.get("REQUEST_METHOD") == "OPTIONS" and _is_preflight(environ))
         ):
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
-            return self._call_app(environ, start_response)
+        else:
+            challenge = self._authenticate(environ, path)
+            if challenge is not None:
+                start_response(challenge.status_line, challenge.header_list())
+                return [challenge.body]
+        try:  # one call site, no extra frame: the public path is the cheapest there is
+            return self.app(environ, start_response)
+        except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
+            challenge = self.gate.refuse(refusal.failure)
+            start_response(challenge.status_line, challenge.header_list(), sys.exc_info())
+            return [challenge.body]
+
+    def _authenticate(self, environ: WSGIEnvironment, path: str) -> Challenge | None:
+        """Verify the request's token and attach what it says; the refusal, or ``None`` to call the app."""
+        gate = self.gate
         authorization = environ.get("HTTP_AUTHORIZATION")
         cookie = environ.get("HTTP_COOKIE") if self._reads_cookies else None
         query = ""
@@ -92,23 +106,14 @@ class JWTWSGIMiddleware:
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         elif isinstance(outcome, Challenge):
-            start_response(outcome.status_line, outcome.header_list())
-            return [outcome.body]
+            return outcome
         else:
             environ[CLAIMS_KEY] = outcome.claims
             environ[IDENTITY_KEY] = outcome
             subject = outcome.subject
             if subject is not None:
                 environ["REMOTE_USER"] = subject
-        return self._call_app(environ, start_response)
-
-    def _call_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            return self.app(environ, start_response)
-        except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
-            challenge = self.gate.refuse(refusal.failure)
-            start_response(challenge.status_line, challenge.header_list(), sys.exc_info())
-            return [challenge.body]
+        return None
 
 
 def _is_preflight(environ: WSGIEnvironment) -> bool:
