@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
+import redis.asyncio.sentinel
 from delay_proxy import DelayProxy
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
@@ -292,3 +294,114 @@ def test_async_writes_never_stall_the_event_loop_while_redis_is_paused(redis_ser
         refresh.close()
     assert worst < 0.01, f"the event loop stalled {worst * 1000:.1f} ms"
     assert digest("j")  # the store's digests are what the feed carries
+
+
+# -- redis.asyncio clients ----------------------------------------------------------------------
+
+
+def test_stores_take_a_redis_asyncio_client(redis_server: Any) -> None:
+    from jwt_middleware.stores.redis import RedisLoginThrottle
+
+    p = prefix()
+    given = redis.asyncio.Redis.from_url(redis_server.url)
+    revocation = RedisRevocationStore(given, prefix=p)
+    refresh = RedisRefreshStore(redis.asyncio.Redis.from_url(redis_server.url), prefix=p)
+    throttle = RedisLoginThrottle(redis.asyncio.Redis.from_url(redis_server.url), prefix=p)
+    other = RedisRevocationStore(redis_server.url, prefix=p)  # another process, on a URL
+    svc = TokenService(TokenIssuer(SigningKey.generate("ES256"), issuer="https://auth.test"), refresh, revocation=revocation)
+    try:
+        assert (
+            isinstance(revocation.client, redis.Redis)
+            and revocation.client.connection_pool.connection_kwargs["port"] == redis_server.port
+        )
+
+        async def main() -> None:
+            jti = uuid.uuid4().hex
+            await revocation.revoke_jti_async(jti, time.time() + 60)
+            assert await revocation.is_revoked_async(claims(jti=jti))
+            first = svc.login("alice")
+            second = await svc.refresh_async(first.refresh_token)
+            third = await svc.refresh_async(second.refresh_token)
+            with pytest.raises(RefreshRejected) as info:
+                await svc.refresh_async(first.refresh_token)  # two rotations old: reuse
+            assert info.value.reason == "reused"
+            with pytest.raises(RefreshRejected) as info:
+                await svc.refresh_async(third.refresh_token)  # the family went with the reuse
+            assert info.value.reason == "revoked"
+            wait_for(lambda: other.is_revoked(claims(jti=jti)), 5, "the URL store sees the asyncio store's write")
+
+        asyncio.run(main())
+        throttle.failed(["alice"], 60)
+        assert throttle.blocked([("alice", 1)], 60) > 0
+        assert throttle.blocked([("bob", 1)], 60) == 0
+    finally:
+        for store in (revocation, refresh, throttle, other):
+            store.close()
+
+
+def test_a_redis_asyncio_cluster_client(cluster: RedisClusterServers) -> None:
+    p = prefix()
+    writer = RedisRevocationStore(redis.asyncio.RedisCluster.from_url(cluster.url), prefix=p)
+    reader = RedisRevocationStore(RedisCluster.from_url(cluster.url), prefix=p)
+    try:
+        assert isinstance(writer.client, RedisCluster)
+        sub = f"u-{uuid.uuid4().hex}"
+        asyncio.run(writer.revoke_subject_async(sub))
+        wait_for(lambda: reader.is_revoked(claims(jti="x", sub=sub, iat=int(time.time()) - 5)), 5, "the other mirror")
+        assert not reader.is_revoked(claims(jti="x", sub="someone-else"))
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_redis_asyncio_sentinel_client_follows_a_failover(sentinel: RedisSentinelServers) -> None:
+    p = prefix()
+    given = redis.asyncio.sentinel.Sentinel(sentinel.addresses, socket_timeout=0.3).master_for("mymaster", socket_timeout=0.3)
+    store = RedisRevocationStore(given, prefix=p, wait_replicas=1, wait_timeout=0.3)
+    try:
+        first = uuid.uuid4().hex
+        asyncio.run(store.revoke_jti_async(first, time.time() + 120))
+        old = sentinel.master_port()
+        sentinel.sentinels[0].cli("sentinel", "failover", "mymaster")
+        wait_for(lambda: sentinel.master_port() != old, 30, "a new primary")
+        second = uuid.uuid4().hex
+        wait_for(lambda: _written(store, second), 30, "a write through the new primary")
+        fresh = RedisRevocationStore(Sentinel(sentinel.addresses, socket_timeout=0.5).master_for("mymaster"), prefix=p)
+        try:
+            assert fresh.is_revoked(claims(jti=first)) and fresh.is_revoked(claims(jti=second))
+        finally:
+            fresh.close()
+    finally:
+        store.close()
+
+
+def _written(store: RedisRevocationStore, jti: str) -> bool:
+    try:
+        asyncio.run(store.revoke_jti_async(jti, time.time() + 120))
+    except StoreWriteFailed:
+        return False
+    return True
+
+
+def test_anything_else_as_a_client_is_a_config_error() -> None:
+    from jwt_middleware import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        RedisRevocationStore(object())
+    assert info.value.key == "client"
+
+
+def test_a_redis_asyncio_client_on_a_unix_socket(tmp_path: Any) -> None:
+    from redis_server import RedisServer
+
+    path = str(tmp_path / "redis.sock")
+    server = RedisServer(extra=["--unixsocket", path, "--unixsocketperm", "700"])
+    store = RedisRevocationStore(redis.asyncio.Redis(unix_socket_path=path), prefix=prefix())
+    try:
+        assert store.client.connection_pool.connection_kwargs["path"] == path
+        jti = uuid.uuid4().hex
+        asyncio.run(store.revoke_jti_async(jti, time.time() + 60))
+        assert redis.Redis(unix_socket_path=path).zscore(store.keys[0], digest(jti)) is not None
+    finally:
+        store.close()
+        server.cleanup()
