@@ -6,9 +6,10 @@
     store = RedisRevocationStore(RedisCluster.from_url("redis://10.0.0.5:7000"))   # Cluster
     store = RedisRevocationStore(Sentinel([("10.0.0.9", 26379)]).master_for("auth"), wait_replicas=1)
 
-``pip install bearer-jwt-middleware[redis]``. Each store takes a URL or a ready sync
-client: ``redis.Redis``, ``redis.cluster.RedisCluster`` or a Sentinel ``master_for``
-client. Every key of a store carries one hash tag (``{prefix}``), so a store lives in one
+``pip install bearer-jwt-middleware[redis]``. Each store takes a URL or a ready client:
+``redis.Redis``, ``redis.cluster.RedisCluster`` or a Sentinel ``master_for`` client, or
+their ``redis.asyncio`` twins (from which the store builds a sync client to the same place:
+the mirror's feed reads in a thread). Every key of a store carries one hash tag (``{prefix}``), so a store lives in one
 Cluster slot and its scripts, which declare every key they touch, stay atomic; give stores
 different prefixes to spread them over nodes. The awaitable forms (``revoke_jti_async``,
 ...) run the sync client in a worker thread: no call blocks an event loop.
@@ -173,8 +174,9 @@ class RedisRevocationStore(_Durable):
     outage policy decides (closed by default, or ``revocation_fail_open``).
 
     Args:
-        url_or_client: a ``redis://`` URL, or a ready sync client (``redis.Redis``,
-            ``RedisCluster``, a Sentinel ``master_for`` client). Default
+        url_or_client: a ``redis://`` URL, or a ready client (``redis.Redis``,
+            ``RedisCluster``, a Sentinel ``master_for`` client, or their ``redis.asyncio``
+            twins, for which a sync client to the same place is built). Default
             ``redis://127.0.0.1:6379/0``.
         prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
         timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
@@ -359,7 +361,7 @@ class RedisRefreshStore(_Durable):
     is answered ``ok`` again, so a write retried after a lost reply never counts as reuse.
 
     Args:
-        url_or_client: a URL or a ready sync client, as for ``RedisRevocationStore``.
+        url_or_client: a URL or a ready client, sync or ``redis.asyncio``, as for ``RedisRevocationStore``.
         prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
         timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
         wait_replicas: replicas a write must reach before it returns (``WAIT``); default 0.
@@ -447,7 +449,7 @@ class RedisLoginThrottle:
     an account's and an address's counts at once stay in one Cluster slot.
 
     Args:
-        url_or_client: a URL or a ready sync client, as for ``RedisRevocationStore``.
+        url_or_client: a URL or a ready client, sync or ``redis.asyncio``, as for ``RedisRevocationStore``.
         prefix: the keys' hash tag and prefix (default ``jwt_middleware:``).
         timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
     """
