@@ -9,9 +9,9 @@
 ``pip install bearer-jwt-middleware[redis]``. Each store takes a URL or a ready client:
 ``redis.Redis``, ``redis.cluster.RedisCluster`` or a Sentinel ``master_for`` client, or
 their ``redis.asyncio`` twins (from which the store builds a sync client to the same place:
-the mirror's feed reads in a thread). Every key of a store carries one hash tag (``{prefix}``), so a store lives in one
-Cluster slot and its scripts, which declare every key they touch, stay atomic; give stores
-different prefixes to spread them over nodes. The awaitable forms (``revoke_jti_async``,
+the mirror's feed reads in a thread). Every key of a store carries one hash tag
+(``{prefix}``), so a store lives in one Cluster slot and its scripts, which declare every
+key they touch, stay atomic; give stores different prefixes to spread them over nodes. The awaitable forms (``revoke_jti_async``,
 ...) run the sync client in a worker thread: no call blocks an event loop.
 """
 
