@@ -23,12 +23,13 @@ from .core.errors import (
 )
 from .core.events import AuthEvent
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
+from .core.keys import thumbprint
 from .core.revocation import RevocationStore, revoke_token, revoke_token_async
 from .gate.responses import Challenge
 from .gate.verifier import Verifier
 from .issuing.issuer import TokenIssuer
 from .issuing.refresh import RefreshRejected, RefreshStore, TokenPair, TokenService
-from .issuing.signing import KeyRing, SigningKey, thumbprint
+from .issuing.signing import KeyRing, SigningKey
 from .stores.memory import MemoryRefreshStore, MemoryRevocationStore
 from .wsgi import JWTWSGIMiddleware
 

@@ -16,9 +16,9 @@ from cryptography import x509
 
 from ..config.settings import load_settings
 from ..core.errors import ConfigError
-from ..core.keys import KeyRejected, from_jwk, load_pem
+from ..core.keys import KeyRejected, from_jwk, load_pem, thumbprint
 from ..issuing.issuer import TokenIssuer
-from ..issuing.signing import SigningKey, thumbprint
+from ..issuing.signing import SigningKey
 from ..keysets.fetch import FetchError, fetch
 from ..keysets.policy import CachePolicy, discovery_url
 from .common import EXIT_OK, EXIT_UNAVAILABLE, print_json

@@ -5,8 +5,6 @@ published until the tokens they signed have expired."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import secrets
 import threading
 import time
@@ -18,22 +16,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ..core.keys import HMAC_MIN_BYTES, algorithms_for, load_pem, public_key_of
+from ..core.keys import HMAC_MIN_BYTES, algorithms_for, load_pem, public_key_of, thumbprint
 
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "oct": ("k", "kty")}
 _CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 _DEFAULT_ALG = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
-
-
-def thumbprint(jwk: dict[str, Any]) -> str:
-    """The RFC 7638 thumbprint of a public JWK: SHA-256 over its required members, base64url.
-
-    Args:
-        jwk: a JWK as a dict (``kty`` RSA, EC, OKP or oct, with that type's members).
-    """
-    members = _THUMBPRINT_MEMBERS[jwk["kty"]]
-    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
