@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
 )
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 HMAC_MIN_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -35,6 +35,9 @@ OKP_ALGORITHMS = {"Ed25519": frozenset({"EdDSA", "Ed25519"}), "Ed448": frozenset
 ASYMMETRIC_ALGORITHMS = RSA_ALGORITHMS | frozenset().union(*OKP_ALGORITHMS.values(), *EC_ALGORITHMS.values())
 SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | frozenset(HMAC_MIN_BYTES)
 MIN_RSA_BITS = 2048
+SIGNATURE_ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
+# RFC 9864 names, verified by PyJWT's EdDSA algorithm; the key's type (bound below) decides the curve.
+SIGNATURE_ALGORITHMS["Ed25519"] = SIGNATURE_ALGORITHMS["Ed448"] = SIGNATURE_ALGORITHMS["EdDSA"]
 _EC_COORDINATE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66, "secp256k1": 32}
 _FROM_JWK = {"RSA": RSAAlgorithm.from_jwk, "EC": ECAlgorithm.from_jwk, "OKP": OKPAlgorithm.from_jwk}
 

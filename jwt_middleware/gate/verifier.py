@@ -16,14 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from jwt.algorithms import Algorithm, get_default_algorithms
-
 from ..config.settings import Provider, Settings
 from ..core import claims as _claims
 from ..core import jose as _jose
 from ..core.errors import InvalidToken, KeySourceUnavailable, RevocationUnavailable
 from ..core.identity import Identity
-from ..core.keys import HMAC_MIN_BYTES, KeySet, KeySource, StaticKeys, VerificationKey
+from ..core.keys import HMAC_MIN_BYTES, SIGNATURE_ALGORITHMS, KeySet, KeySource, StaticKeys, VerificationKey
 from ..core.revocation import RevocationStore
 from ..keysets.remote import remote_or_static
 
@@ -31,9 +29,6 @@ log = logging.getLogger("jwt_middleware")
 MAX_KEY_TRIES = 8
 MAX_HEADERS = 64  # distinct header segments remembered (an issuer uses one per key)
 _sha256 = hashlib.sha256
-_ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
-# RFC 9864 names, verified by PyJWT's EdDSA algorithm; the key's type (bound in core.keys) decides the curve.
-_ALGORITHMS["Ed25519"] = _ALGORITHMS["Ed448"] = _ALGORITHMS["EdDSA"]
 KeySourceFactory = Callable[[Provider], KeySource]
 
 
@@ -328,7 +323,7 @@ def _check_signature(header: _jose.Header, signing_input: bytes, signature: byte
         raise InvalidToken("unknown_key", "no trusted key matches the token's kid and alg")
     if ambiguous:
         raise InvalidToken("ambiguous_key", "the token's kid names more than one key")
-    algorithm = _ALGORITHMS[header.alg]
+    algorithm = SIGNATURE_ALGORITHMS[header.alg]
     for key in candidates[:MAX_KEY_TRIES]:
         try:
             if algorithm.verify(signing_input, key.key, signature):
