@@ -116,6 +116,7 @@ class MemoryReplay:
                 del self._until[oldest]
             if len(self._until) >= self.max_entries:
                 raise ProofRejected("dpop_replay_cache_full", "too many proofs in flight; try again")
+            self._until.pop(key, None)  # an expired entry of the same key goes to the back again
             self._until[key] = until
             return True
 
