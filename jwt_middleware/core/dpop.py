@@ -188,7 +188,8 @@ def verify_proof(
     """Check one DPoP proof for one request (RFC 9449 §4.3); raise ``ProofRejected`` if it fails.
 
     The order keeps the cheap checks first and records the ``jti`` last, so a refused
-    proof never spends its ``jti``.
+    proof never spends its ``jti``. The header may carry ``typ``, ``alg``, ``jwk`` and
+    ``kid`` only (no ``crit``, no key pointers such as ``x5u``).
 
     Args:
         proof: the ``DPoP`` header's value.
