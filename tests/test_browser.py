@@ -101,6 +101,23 @@ def _click_and_wait(driver: Any, button: str, expect: str) -> str:
     return out
 
 
+def _try_it_out(driver: Any, operation: str) -> tuple[str, str]:
+    """Swagger UI's "Try it out" and "Execute" on one operation: the status shown ("403",
+    "Undocumented", ...) and the response's description cell (its body)."""
+    from selenium.webdriver.common.by import By
+
+    block = driver.find_element(By.ID, operation)
+    block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    _wait(driver, lambda d: block.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
+    block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
+    block.find_element(By.CSS_SELECTOR, "button.execute").click()
+    cell = ".live-responses-table tbody .response-col_status"
+    _wait(driver, lambda d: block.find_elements(By.CSS_SELECTOR, cell))
+    status = str(block.find_element(By.CSS_SELECTOR, cell).text).splitlines()[0]
+    body = str(block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description").text)
+    return status, body
+
+
 def test_login_refresh_and_logout_in_a_real_browser(demo: str, browser: Any) -> None:
     browser.get(demo + "/")
     browser.find_element("id", "password").send_keys("wonderland")
@@ -166,18 +183,8 @@ def test_swagger_ui_authorize_with_a_pasted_token_in_a_real_browser(browser: Any
         browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
         browser.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
 
-        def call(operation: str) -> str:
-            block = browser.find_element(By.ID, operation)
-            block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-            _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
-            block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
-            block.find_element(By.CSS_SELECTOR, "button.execute").click()
-            cell = ".live-responses-table tbody .response-col_status"
-            _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, cell))
-            return str(block.find_element(By.CSS_SELECTOR, cell).text).splitlines()[0]  # "403", "Undocumented"
-
-        assert call("operations-default-me_me_get") == "200"
-        assert call("operations-default-write_notes_post") == "403"  # the pasted token has notes:read only
+        assert _try_it_out(browser, "operations-default-me_me_get")[0] == "200"
+        assert _try_it_out(browser, "operations-default-write_notes_post")[0] == "403"  # the pasted token has notes:read only
         requests = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert requests and all(name.startswith(f"http://{base}/") for name in requests), requests
 
@@ -204,14 +211,6 @@ def test_swagger_ui_password_flow_against_the_ready_token_endpoint(browser: Any)
         press(".modal-ux .auth-btn-wrapper button.authorize")
         _wait(browser, lambda d: "Logout" in d.find_element(By.CSS_SELECTOR, ".modal-ux").text, 15)
         press(".modal-ux button.btn-done")
-        block = browser.find_element(By.ID, "operations-default-notes_notes_get")
-        block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-        _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
-        block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
-        block.find_element(By.CSS_SELECTOR, "button.execute").click()
-        cell = ".live-responses-table tbody .response-col_status"
-        _wait(browser, lambda d: block.find_elements(By.CSS_SELECTOR, cell))
-        assert block.find_element(By.CSS_SELECTOR, cell).text.splitlines()[0] == "200"
-        assert (
-            '"for": "alice"' in block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description").text
-        )
+        status, body = _try_it_out(browser, "operations-default-notes_notes_get")
+        assert status == "200"
+        assert '"for": "alice"' in body
