@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config.settings import Settings, load_settings
-from .core.errors import AuthError, ConfigError
-from .core.grants import demand
+from .core.errors import ConfigError
+from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
-from .gate.doors import GATE_KEY, Refusal, gate_of, identity_of
+from .gate.doors import GATE_KEY, Refusal, refusal
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
@@ -135,16 +135,13 @@ def require_scopes(*scopes: str, roles: Sequence[str] = (), match: str = "all") 
         roles: the roles demanded.
         match: ``all`` (default) or ``any``, over scopes and roles together.
     """
-    if match not in ("all", "any"):
-        raise ValueError("match is 'all' or 'any'")
+    check_match(match)
 
     def decorate(app: WSGIApplication) -> WSGIApplication:
         @functools.wraps(app)
         def wrapper(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-            try:
-                demand(identity_of(environ, "require_scopes"), scopes, roles, match)
-            except AuthError as exc:
-                challenge = gate_of(environ, "require_scopes").refuse(exc)
+            challenge = refusal(environ, "require_scopes", scopes, roles, match)
+            if challenge is not None:
                 start_response(challenge.status_line, challenge.header_list())
                 return [challenge.body]
             return app(environ, start_response)

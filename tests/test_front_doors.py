@@ -183,3 +183,14 @@ def test_a_roles_refusal_keeps_roles_out_of_the_rfc_6750_scope(
     assert r.status == 403 and r.json["error_description"] == description
     assert r.json.get("scope") == scope and r.json["roles"] == roles
     assert ("scope=" in r.challenge) == (scope is not None)
+
+
+def test_a_match_other_than_all_or_any_is_refused_where_a_view_is_declared() -> None:
+    from jwt_middleware.integrations.fastapi import Requires
+    from jwt_middleware.integrations.flask import require
+    from jwt_middleware.wsgi import require_scopes
+
+    for declare in (require_scopes, require, Requires):
+        with pytest.raises(ValueError, match="'all' or 'any'"):
+            declare("notes:read", match="some")
+        assert declare("notes:read", match="any") is not None

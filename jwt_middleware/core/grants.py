@@ -57,6 +57,12 @@ def check_grants(
         raise InsufficientScope("insufficient_scope", description, " ".join(scopes), " ".join(roles))
 
 
+def check_match(match: str) -> None:
+    """For view helpers, when they are declared: ``match`` is ``all`` or ``any``, or ``ValueError``."""
+    if match not in ("all", "any"):
+        raise ValueError("match is 'all' or 'any'")
+
+
 def demand(identity: Any, scopes: Sequence[str], roles: Sequence[str], match: str) -> None:
     """For view helpers: ``MissingToken`` when anonymous, else ``check_grants``."""
     if identity is None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 
 from ..core.errors import AuthError, InvalidToken, MissingToken, Unavailable
+from ..core.grants import demand
 from ..core.identity import IDENTITY_KEY, Identity
 
 if TYPE_CHECKING:
     from .gate import Gate
+    from .responses import Challenge
 
 TokenUserFactory = Callable[[Mapping[str, Any]], Any]
 GATE_KEY = "jwt_middleware.gate"
@@ -64,6 +66,23 @@ def identity_of(holder: Mapping[str, Any], door: str) -> Identity | None:
     gate_of(holder, door)
     identity = holder.get(IDENTITY_KEY)
     return identity if isinstance(identity, Identity) else None
+
+
+def refusal(holder: Mapping[str, Any], door: str, scopes: Sequence[str], roles: Sequence[str], match: str) -> Challenge | None:
+    """The middleware's challenge for a request without the grants a view demands; ``None`` if it has them.
+
+    Args:
+        holder: the request's environ or scope.
+        door: the helper asking, named in the error when no middleware is in front.
+        scopes: the scopes demanded.
+        roles: the roles demanded.
+        match: ``all`` or ``any``, over scopes and roles together.
+    """
+    try:
+        demand(identity_of(holder, door), scopes, roles, match)
+    except AuthError as exc:
+        return gate_of(holder, door).refuse(exc)
+    return None
 
 
 def _loaded(user: Any) -> Any:

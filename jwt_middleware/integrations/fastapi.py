@@ -37,7 +37,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer, OAuth2PasswordBearer
 
 from ..core.errors import AuthError, MissingToken, Unavailable
-from ..core.grants import demand
+from ..core.grants import check_match, demand
 from ..core.identity import Identity
 from ..gate.doors import Refusal, identity_of, load_user_async
 
@@ -150,8 +150,7 @@ class Requires:
     def __init__(
         self, *scopes: str, roles: Sequence[str] = (), match: str = "all", scheme: JWTBearer | JWTPasswordBearer = bearer
     ) -> None:
-        if match not in ("all", "any"):
-            raise ValueError("match is 'all' or 'any'")
+        check_match(match)
         self.scopes, self.roles, self.match = scopes, tuple(roles), match
         # FastAPI reads a dependency's parameters from its signature: this instance's names its scopes.
         wanted = Security(scheme, scopes=[*scopes, *self.roles])

@@ -26,8 +26,9 @@ from werkzeug.exceptions import abort
 from werkzeug.local import LocalProxy
 
 from ..core.errors import AuthError, MissingToken, Unavailable
-from ..core.grants import demand
-from ..gate.doors import gate_of, identity_of, load_user
+from ..core.grants import check_match
+from ..gate.doors import gate_of, identity_of, load_user, refusal
+from ..gate.responses import Challenge
 
 __all__ = ["current_claims", "current_user", "require"]
 
@@ -35,9 +36,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 _DOOR = "jwt_middleware.integrations.flask"
 
 
-def _refuse(failure: AuthError | Unavailable) -> NoReturn:
-    challenge = gate_of(flask.request.environ, _DOOR).refuse(failure)
+def _answer(challenge: Challenge) -> NoReturn:
     abort(flask.Response(challenge.body, challenge.status, challenge.header_list()))
+
+
+def _refuse(failure: AuthError | Unavailable) -> NoReturn:
+    _answer(gate_of(flask.request.environ, _DOOR).refuse(failure))
 
 
 def require(*scopes: str, roles: Sequence[str] = (), match: str = "all") -> Callable[[F], F]:
@@ -48,16 +52,14 @@ def require(*scopes: str, roles: Sequence[str] = (), match: str = "all") -> Call
         roles: the roles demanded.
         match: ``all`` (default) or ``any``, over scopes and roles together.
     """
-    if match not in ("all", "any"):
-        raise ValueError("match is 'all' or 'any'")
+    check_match(match)
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                demand(identity_of(flask.request.environ, _DOOR), scopes, roles, match)
-            except AuthError as exc:
-                _refuse(exc)
+            challenge = refusal(flask.request.environ, _DOOR, scopes, roles, match)
+            if challenge is not None:
+                _answer(challenge)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
