@@ -209,7 +209,8 @@ def test_htu_normalisation() -> None:
     assert normalise_htu("HTTPS://Api.Test:443/notes?page=2#top") == "https://api.test/notes"
     assert normalise_htu("http://api.test:80") == "http://api.test/"
     assert normalise_htu("https://api.test:8443/x") == "https://api.test:8443/x"
-    assert normalise_htu("wss://api.test/socket") == "wss://api.test/socket"
+    assert normalise_htu("wss://api.test/socket") == "https://api.test/socket"  # a handshake is an HTTP request
+    assert normalise_htu("ws://api.test:80/socket") == "http://api.test/socket"
     assert normalise_htu("https://[::1]:443/x") == "https://[::1]/x"
     assert normalise_htu("ftp://api.test/x") is None
     assert normalise_htu("https://api.test:99999/x") is None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -20,19 +22,22 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .errors import InvalidToken
+from .errors import AuthError, InvalidToken
 from .jose import _b64url_decode, json_object, media_type
 from .keys import ASYMMETRIC_ALGORITHMS, SIGNATURE_ALGORITHMS, KeyRejected, from_jwk, thumbprint
 
 __all__ = [
     "DEFAULT_PROOF_ALGORITHMS",
     "MemoryReplay",
+    "NonceSource",
+    "Nonces",
     "ProofRejected",
     "Replay",
     "VerifiedProof",
     "access_token_hash",
     "check_binding",
     "normalise_htu",
+    "replayed",
     "verify_proof",
 ]
 
@@ -41,20 +46,24 @@ MAX_PROOF_BYTES = 8192  # a proof carries one public key: an RSA-4096 proof is a
 MAX_JTI_LENGTH = 256
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 
-class ProofRejected(Exception):
-    """A DPoP proof, or the binding of a token to it, is refused.
+class ProofRejected(AuthError):
+    """A DPoP proof, or the binding of a token to it, is refused: 401 with a ``DPoP`` challenge.
 
     Args:
         reason: a short code for logs and events (``dpop_replay``, ``dpop_htu_mismatch``, ...).
         description: a fixed description for the ``error_description``; never echoes input.
-        error: the RFC 9449 error code: ``invalid_dpop_proof`` or ``use_dpop_nonce``.
+        error: the RFC 9449 error code: ``invalid_dpop_proof``, ``use_dpop_nonce``, or
+            ``invalid_token`` for a token whose binding does not fit the request.
     """
 
+    status = 401
+
     def __init__(self, reason: str, description: str, error: str = "invalid_dpop_proof") -> None:
-        super().__init__(description)
-        self.reason, self.description, self.error = reason, description, error
+        super().__init__(reason, description)
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +74,16 @@ class VerifiedProof:
         jkt: the RFC 7638 thumbprint of the proof's public key.
         alg: the proof's algorithm.
         claims: the proof's claims (``jti``, ``htm``, ``htu``, ``iat``, maybe ``ath`` and ``nonce``).
+        replay_key: what a replay cache records for it (the thumbprint and the ``jti``).
+        replay_until: when the proof is too old to be accepted anyway (Unix seconds): how
+            long a replay cache must remember it.
     """
 
     jkt: str
     alg: str
     claims: Mapping[str, Any]
+    replay_key: str = ""
+    replay_until: float = 0.0
 
 
 class Replay(Protocol):
@@ -124,6 +138,68 @@ class MemoryReplay:
         return len(self._until)
 
 
+class Nonces(Protocol):
+    """Server nonces (RFC 9449 §8/§9): the one to hand out now, and which ones a proof may carry."""
+
+    def current(self) -> str:
+        """The nonce to send in ``DPoP-Nonce`` now."""
+        ...
+
+    def accepts(self, nonce: str) -> bool:
+        """Whether a proof carrying ``nonce`` is fresh enough.
+
+        Args:
+            nonce: the proof's ``nonce`` claim.
+        """
+        ...
+
+
+class NonceSource:
+    """Stateless nonces that change every ``lifetime`` seconds: an HMAC of the time window.
+
+    A proof may carry the current nonce or the one before it, so a nonce is good for
+    between one and two lifetimes; nothing is stored. Processes that share ``secret``
+    share nonces (give every process the same secret behind a load balancer); the default
+    secret is random, for one process.
+
+    Args:
+        secret: at least 32 bytes shared by the processes that must accept each other's
+            nonces; default a random one.
+        lifetime: seconds between new nonces (default 300).
+    """
+
+    def __init__(self, secret: bytes | None = None, lifetime: float = 300.0) -> None:
+        if secret is not None and len(secret) < 32:
+            raise ValueError("a nonce secret needs at least 32 bytes")
+        if not 1 <= lifetime <= 86400:
+            raise ValueError("lifetime must be between 1 and 86400 seconds")
+        self._secret = secret if secret is not None else secrets.token_bytes(32)
+        self.lifetime = lifetime
+
+    def _for(self, window: int) -> str:
+        mac = hmac.new(self._secret, window.to_bytes(8, "big", signed=True), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(mac).decode()
+
+    def current(self, now: float | None = None) -> str:
+        """The nonce of the current window.
+
+        Args:
+            now: the time (Unix seconds); default now.
+        """
+        return self._for(int((time.time() if now is None else now) // self.lifetime))
+
+    def accepts(self, nonce: str, now: float | None = None) -> bool:
+        """Whether ``nonce`` is the current window's or the previous one's.
+
+        Args:
+            nonce: the proof's ``nonce`` claim.
+            now: the time (Unix seconds); default now.
+        """
+        window = int((time.time() if now is None else now) // self.lifetime)
+        given = nonce.encode("ascii", "replace")
+        return any(hmac.compare_digest(given, self._for(w).encode()) for w in (window, window - 1))
+
+
 def access_token_hash(token: str) -> str:
     """``ath``: base64url (no padding) of the SHA-256 of the access token's ASCII bytes.
 
@@ -137,7 +213,8 @@ def normalise_htu(url: str) -> str | None:
     """A URL as ``htu`` is compared (RFC 9449 §4.3, RFC 3986 §6.2.2-6.2.3), or ``None`` if it is not one.
 
     Scheme and host in lower case, the default port dropped, an empty path as ``/``; the
-    query and the fragment are not part of it.
+    query and the fragment are not part of it. ``ws`` and ``wss`` compare as ``http`` and
+    ``https``: a WebSocket handshake is an HTTP request for the same resource (RFC 6455 §3).
 
     Args:
         url: an absolute ``http``/``https`` (or ``ws``/``wss``) URL.
@@ -153,7 +230,7 @@ def normalise_htu(url: str) -> str | None:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    return f"{scheme}://{netloc}{parts.path or '/'}"
+    return f"{_HTTP_SCHEME.get(scheme, scheme)}://{netloc}{parts.path or '/'}"
 
 
 def _refuse(reason: str, description: str) -> ProofRejected:
@@ -181,7 +258,7 @@ def verify_proof(
     algorithms: Collection[str] = DEFAULT_PROOF_ALGORITHMS,
     max_age: float = 60.0,
     leeway: float = 5.0,
-    nonce: str | None = None,
+    nonce: str | Nonces | None = None,
     replay: Replay | None = None,
     now: float | None = None,
 ) -> VerifiedProof:
@@ -200,8 +277,10 @@ def verify_proof(
         algorithms: the asymmetric algorithms accepted for proofs.
         max_age: how old a proof may be, in seconds (``iat``).
         leeway: how far in the future ``iat`` may be, for clock skew, in seconds.
-        nonce: the server nonce the proof must carry, if the server asks for one.
-        replay: where accepted ``jti`` values are kept; ``None`` skips the replay check.
+        nonce: the server nonce the proof must carry (a string), or the ``Nonces`` that say
+            which are fresh; ``None``: no nonce is asked for.
+        replay: where accepted ``jti`` values are kept; ``None`` skips the replay check
+            (the caller records ``replay_key`` itself, as the middleware does to await a store).
         now: the time to check against (Unix seconds); default now.
     """
     raw = proof.encode("ascii", "replace")
@@ -235,9 +314,15 @@ def verify_proof(
         raise _refuse("dpop_bad_signature", "the DPoP proof's signature does not verify")
     _check_claims(claims, method, url, access_token, max_age, leeway, nonce, time.time() if now is None else now)
     jkt = thumbprint(dict(jwk))
-    if replay is not None and not replay.claim(f"{jkt}:{claims['jti']}", float(claims["iat"]) + max_age + leeway):
-        raise _refuse("dpop_replay", "the DPoP proof was used before")
-    return VerifiedProof(jkt, alg, claims)
+    verified = VerifiedProof(jkt, alg, claims, f"{jkt}:{claims['jti']}", float(claims["iat"]) + max_age + leeway)
+    if replay is not None and not replay.claim(verified.replay_key, verified.replay_until):
+        raise replayed()
+    return verified
+
+
+def replayed() -> ProofRejected:
+    """The refusal of a proof whose ``jti`` was seen before."""
+    return _refuse("dpop_replay", "the DPoP proof was used before")
 
 
 def _check_claims(
@@ -247,7 +332,7 @@ def _check_claims(
     token: str | None,
     max_age: float,
     leeway: float,
-    nonce: str | None,
+    nonce: str | Nonces | None,
     now: float,
 ) -> None:
     jti = claims.get("jti")
@@ -267,8 +352,11 @@ def _check_claims(
         raise _refuse("dpop_stale", "the DPoP proof is too old")
     if token is not None and claims.get("ath") != access_token_hash(token):
         raise _refuse("dpop_ath_mismatch", "the DPoP proof's ath is not this access token's hash")
-    if nonce is not None and claims.get("nonce") != nonce:
-        raise ProofRejected("dpop_nonce", "the resource server requires a fresh DPoP nonce", "use_dpop_nonce")
+    if nonce is not None:
+        sent = claims.get("nonce")
+        fresh = isinstance(sent, str) and (sent == nonce if isinstance(nonce, str) else nonce.accepts(sent))
+        if not fresh:
+            raise ProofRejected("dpop_nonce", "the server requires a fresh DPoP nonce", "use_dpop_nonce")
 
 
 def check_binding(claims: Mapping[str, Any], proof: VerifiedProof | None) -> None:
