@@ -17,10 +17,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from .config.settings import Settings, load_settings
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from .gate.doors import GATE_KEY, Refusal
+from .gate.finder import is_dpop, request_url
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
@@ -71,6 +73,7 @@ class JWTMiddleware:
         self._query_key = self.gate.finder.query_key
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
+        self._metadata = self.gate.metadata
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
@@ -84,6 +87,9 @@ class JWTMiddleware:
         s: dict[str, Any] = scope  # type: ignore[assignment]
         s[GATE_KEY] = self.gate
         path = s["path"]
+        if self._metadata is not None and path == self._metadata[0] and s.get("method") in ("GET", "HEAD"):
+            await _deny_http(s, self._metadata[1], receive, send)  # RFC 9728 metadata: public, answered here
+            return
         if (
             path in self._public_exact
             or (self._public_prefixes is not None and self._public_prefixes(path))
@@ -107,8 +113,12 @@ class JWTMiddleware:
             query = s.get("query_string", b"").decode("latin-1")
             if self.gate.finder.may_hold(query):  # servers log path?query from this scope: drop the token
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
+        proofs: list[str] = []
+        url = ""
+        if authorization and is_dpop(authorization[0]):  # only the DPoP scheme reads the proof and the URL
+            proofs, url = _proofs_and_url(s, path)
         outcome = await self.gate.authenticate_async(
-            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client")
+            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client"), proofs, url
         )
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
@@ -158,6 +168,24 @@ class JWTMiddleware:
                 csrf = value.decode("latin-1")
         cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
         return authorization, cookies, csrf, cross_site
+
+
+def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[list[str], str]:
+    """The ``DPoP`` header values, and the URL the client addressed (``Host``, the raw path: what ``htu`` names)."""
+    proofs: list[str] = []
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"dpop":
+            proofs.extend(p.strip(" \t") for p in value.decode("latin-1").split(","))
+        elif name == b"host":
+            host = value.decode("latin-1")
+    if host is None:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server and server[1] is not None else (server[0] if server else "")
+    raw = scope.get("raw_path")
+    target = raw.decode("latin-1").partition("?")[0] if raw else quote(path, safe="/:@!$&'()*+,;=-._~")
+    default = "ws" if scope["type"] == "websocket" else "http"
+    return proofs, request_url(scope.get("scheme") or default, host, target)
 
 
 def _is_preflight(headers: Any) -> bool:

@@ -14,6 +14,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .config.settings import Settings, load_settings
 from .core.errors import ConfigError
@@ -21,6 +22,7 @@ from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
 from .gate.doors import GATE_KEY, Refusal, refusal
+from .gate.finder import is_dpop, request_url
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
@@ -50,6 +52,7 @@ class JWTWSGIMiddleware:
         self._public_prefixes = public.matches if public.has_prefixes else None
         self._reads_cookies = self.gate.finder.cookie is not None  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.finder.query_key
+        self._metadata = self.gate.metadata
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -66,6 +69,9 @@ class JWTWSGIMiddleware:
         if script:
             path = script + path
         environ[GATE_KEY] = self.gate
+        if self._metadata is not None and path == self._metadata[0] and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            start_response(self._metadata[1].status_line, self._metadata[1].header_list())  # RFC 9728 metadata
+            return [self._metadata[1].body]
         if (
             path in self._public_exact
             or (self._public_prefixes is not None and self._public_prefixes(path))
@@ -94,6 +100,10 @@ class JWTWSGIMiddleware:
             query = environ.get("QUERY_STRING", "")
             if gate.finder.may_hold(query):  # the app never needs the token again; logs must not see it
                 environ["QUERY_STRING"] = gate.finder.without_token(query)
+        proofs: Sequence[str] = ()
+        url = ""
+        if authorization is not None and is_dpop(authorization):  # only the DPoP scheme reads the proof and the URL
+            proofs, url = proofs_and_url(environ)
         outcome = gate.authenticate(
             () if authorization is None else (authorization,),
             () if cookie is None else (cookie,),
@@ -102,6 +112,8 @@ class JWTWSGIMiddleware:
             environ.get("REQUEST_METHOD", "GET"),
             environ.get(self._csrf_key) if self._csrf_key else None,
             environ.get("REMOTE_ADDR"),
+            proofs,
+            url,
         )
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
@@ -114,6 +126,27 @@ class JWTWSGIMiddleware:
             if subject is not None:
                 environ["REMOTE_USER"] = subject
         return None
+
+
+def proofs_and_url(environ: Mapping[str, Any]) -> tuple[list[str], str]:
+    """The ``DPoP`` header values (a server joins repeated headers with commas), and the URL the client addressed.
+
+    Args:
+        environ: the WSGI environ (or Django's ``request.META``).
+    """
+    proofs = environ.get("HTTP_DPOP")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        port = environ.get("SERVER_PORT", "")
+        host = environ.get("SERVER_NAME", "") + (f":{port}" if port else "")  # htu comparison drops a default port
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
+    if raw:
+        target = raw.partition("?")[0]
+    else:
+        decoded = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+        target = quote(decoded, safe="/:@!$&'()*+,;=-._~")
+    url = request_url(environ.get("wsgi.url_scheme", "http"), host, target)
+    return ([] if proofs is None else [p.strip(" \t") for p in proofs.split(",")]), url
 
 
 def _is_preflight(environ: WSGIEnvironment) -> bool:

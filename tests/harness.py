@@ -170,12 +170,12 @@ class WSGIHarness(Harness):
             "SCRIPT_NAME": "",
             "REMOTE_ADDR": "127.0.0.1",
         }
-        setup_testing_defaults(environ)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        environ["wsgi.errors"] = io.StringIO()
         for name, value in headers:
             key = "HTTP_" + name.upper().replace("-", "_")
             environ[key] = f"{environ[key]},{value}" if key in environ else value  # how servers merge repeats
+        setup_testing_defaults(environ)  # after the headers: a Host header given replaces its default
+        environ["wsgi.input"] = io.BytesIO(b"")
+        environ["wsgi.errors"] = io.StringIO()
         captured: dict[str, Any] = {}
 
         def start_response(status: str, hl: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -28,6 +28,8 @@ def test_every_reason_code_is_documented() -> None:
     source = "\n".join(p.read_text() for p in modules)
     used = set(re.findall(r'(?:InvalidToken|InvalidRequest|InsufficientScope|KeySourceUnavailable)\(\s*"([a-z_]+)"', source))
     used |= set(re.findall(r'AuthError\("([a-z_]+)"', source)) | {"missing_token"}
+    used |= set(re.findall(r'(?:ProofRejected|_refuse|Unavailable)\(\s*"(dpop_[a-z_]+)"', source))
+    assert {"dpop_replay", "dpop_proof_missing", "dpop_no_proof"} <= used, "the pattern misses the DPoP codes"
     documented = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", (ROOT / "docs" / "errors.md").read_text(), re.M))
     assert used, "the pattern found no reason codes"
     assert used <= documented, f"undocumented reason codes: {sorted(used - documented)}"

@@ -10,11 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..core import dpop as _dpop
 from ..core import jose
 from ..core import keys as _keys
 from ..core.errors import ConfigError
 from . import validate as check
+from .dpop import DPoPPolicy, dpop_policy
 from .paths import PathRules
+from .resource import ResourceMetadata, resource_metadata
 from .rules import Rule, compile_rules
 
 _PROVIDER_INHERITS = (
@@ -168,6 +171,14 @@ class Settings:
     cors_preflight: bool = True
     on_event: Any = None
     events_raw_subject: bool = False
+    dpop: str = "allowed"
+    dpop_max_age_seconds: float = 60
+    dpop_algorithms: Sequence[str] = tuple(sorted(_dpop.DEFAULT_PROOF_ALGORITHMS))
+    dpop_nonce: Any = None
+    dpop_replay: Any = None
+    resource_metadata: Mapping[str, Any] | None = None
+    dpop_policy: DPoPPolicy = field(init=False, repr=False, compare=False)
+    resource: ResourceMetadata | None = field(init=False, repr=False, compare=False)
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
@@ -181,6 +192,15 @@ class Settings:
         )
         object.__setattr__(self, "route_rules", compile_rules(self.rules))
         object.__setattr__(self, "resolved_providers", self._providers())
+        policy = dpop_policy(
+            self.dpop, self.dpop_max_age_seconds, self.dpop_algorithms, self.dpop_nonce, self.dpop_replay, float(self.leeway)
+        )
+        object.__setattr__(self, "dpop_policy", policy)
+        allow_http = bool(self.jwks_allow_http)
+        meta = resource_metadata(
+            self.resource_metadata, dpop_algs=sorted(policy.algorithms), dpop_required=policy.required, allow_http=allow_http
+        )
+        object.__setattr__(self, "resource", meta)
 
     def _check_front(self) -> None:
         for key in ("cookie", "query_param"):

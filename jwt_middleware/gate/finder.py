@@ -19,6 +19,7 @@ _COOKIE_SPLIT = re.compile(r"[;,]")
 # An auth-param ("realm=..." or "realm = ...") does not: its name is followed by "=".
 _CREDENTIAL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *$)")
 _OWS = " \t"
+_SCHEMES = {"bearer": "header", "dpop": "dpop"}  # scheme -> where the finder says the token was
 
 
 def _is_b64token(credential: str) -> bool:
@@ -47,15 +48,17 @@ class TokenFinder:
         self.query_key = settings.query_param
         self.max_bytes = settings.max_token_bytes
 
-    def from_authorization(self, values: Sequence[str]) -> str | None:
+    def from_authorization(self, values: Sequence[str]) -> tuple[str | None, str]:
+        """The credential of a ``Bearer`` or ``DPoP`` (RFC 9449 §7.1) Authorization header, and which (``header``, ``dpop``)."""
         if len(values) > 1:
             raise InvalidRequest("multiple_authorization", "more than one Authorization header")
         value = values[0].strip(_OWS)
         if "," in value:  # a b64token has no comma: two headers folded into one (RFC 9110 §5.3)
             _refuse_folded(value)
         scheme, _, credential = value.partition(" ")
-        if scheme.lower() != "bearer":
-            return None
+        scheme = scheme.lower()
+        if scheme not in _SCHEMES:
+            return None, ""
         credential = credential.lstrip(" ")
         if not credential:
             raise InvalidRequest("malformed_authorization", "empty bearer credential")
@@ -63,7 +66,7 @@ class TokenFinder:
             raise _too_large()
         if not _is_b64token(credential):
             raise InvalidRequest("malformed_authorization", "bearer credential is not a b64token")
-        return credential
+        return credential, _SCHEMES[scheme]
 
     def from_cookies(self, values: Sequence[str]) -> str | None:
         found = _cookies_named(values, self.cookie or "")
@@ -102,12 +105,11 @@ class TokenFinder:
         return "&".join(p for p in query.split("&") if unquote_plus(p.partition("=")[0]) != self.query_key)
 
     def find(self, authorization: Sequence[str], cookies: Sequence[str], query: str) -> tuple[str | None, str]:
-        """The request's one token and where it was (``header``, ``cookie``, ``query``), or ``(None, "")``.
+        """The request's one token and where it was (``header``, ``dpop``, ``cookie``, ``query``), or ``(None, "")``.
 
-        Raises InvalidRequest for two of them.
+        ``dpop``: the ``Authorization`` header with the DPoP scheme. Raises InvalidRequest for two tokens.
         """
-        token = self.from_authorization(authorization) if authorization else None
-        where = "header"
+        token, where = self.from_authorization(authorization) if authorization else (None, "")
         if self.cookie is not None and cookies:
             found = self.from_cookies(cookies)
             if found is not None:
@@ -132,11 +134,29 @@ class TokenFinder:
         return values[0] if len(values) == 1 and values[0] else None
 
 
+def is_dpop(authorization: str) -> bool:
+    """Whether an ``Authorization`` value uses the DPoP scheme (so the request's proof and URL are needed)."""
+    return authorization.lstrip(_OWS)[:5].lower() == "dpop "
+
+
+def request_url(scheme: str, host: str, target: str) -> str:
+    """The URL a request was addressed to, as a DPoP proof's ``htu`` names it: ``scheme://host/path``.
+
+    Args:
+        scheme: ``http``, ``https``, ``ws`` or ``wss``, as the server saw it (behind a TLS
+            proxy, let the server trust its forwarded headers: uvicorn ``--proxy-headers``,
+            Werkzeug ``ProxyFix``).
+        host: the ``Host`` header (``name[:port]``).
+        target: the path as sent, percent-encoded, without the query.
+    """
+    return f"{scheme}://{host}{target or '/'}"
+
+
 def _refuse_folded(value: str) -> None:
-    """Two credentials in one value, one of them Bearer, are two Authorization headers: 400, as ASGI sees them."""
+    """Two credentials in one value, one of them Bearer or DPoP, are two Authorization headers: 400, as ASGI sees them."""
     starts = [piece.strip(_OWS) for piece in value.split(",")]
     schemes = [piece.partition(" ")[0].lower() for piece in starts if _CREDENTIAL.match(piece)]
-    if len(schemes) > 1 and "bearer" in schemes:
+    if len(schemes) > 1 and not _SCHEMES.keys().isdisjoint(schemes):
         raise InvalidRequest("multiple_authorization", "more than one Authorization header")
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import functools
 import hmac
+import inspect
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..config.settings import Settings
+from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ..core.events import AuthEvent, Events
 from ..core.identity import Identity
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
-from .responses import Challenge, challenge_for
+from .responses import Challenge, Schemes, challenge_for
 from .verifier import KeySourceFactory, Verifier
 
 log = logging.getLogger("jwt_middleware")
@@ -39,11 +42,22 @@ class Gate:
         self._csrf = settings.csrf if settings.cookie is not None else "off"
         self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
         self._challenges: dict[tuple[object, ...], Challenge] = {}
+        self._dpop = settings.dpop_policy
+        meta = settings.resource
+        self._schemes = Schemes(not self._dpop.required, self._dpop.algs, meta.url if meta is not None else None)
+        self.metadata: tuple[str, Challenge] | None = None
+        if meta is not None:  # RFC 9728 §3: answered by the adapters before any token is looked for
+            headers = (
+                ("content-type", "application/json"),
+                ("cache-control", "public, max-age=3600"),
+                ("access-control-allow-origin", "*"),
+            )
+            self.metadata = (meta.path, Challenge(200, headers, meta.body(), "resource_metadata"))
 
     def _token(
         self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None, cross_site: bool
-    ) -> str | Challenge | None:
-        """The token to verify, ``None`` when there is none, or the refusal its shape alone decides."""
+    ) -> tuple[str, str] | Challenge | None:
+        """The token to verify and where it was, ``None`` when there is none, or the refusal its shape alone decides."""
         token, where = self.finder.find(authorization, cookies, query)
         if token is None and not self._optional:
             raise MissingToken()
@@ -55,7 +69,7 @@ class Gate:
         if token is None:
             return None
         junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
-        return token if junk is None else self._answer(junk)
+        return (token, where) if junk is None else self._answer(junk, where == "dpop")
 
     def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
         """A cookie rides along on cross-site requests; a custom header cannot (without CORS)."""
@@ -83,20 +97,32 @@ class Gate:
         method: str,
         csrf: str | None = None,
         client: Any = None,
+        proofs: Sequence[str] = (),
+        url: str = "",
     ) -> Outcome:
         """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with.
 
         ``client``: the client's address (ASGI ``scope["client"]`` or WSGI ``REMOTE_ADDR``), for events.
+        ``proofs``: the ``DPoP`` header values; ``url``: the request's URL as the client addressed
+        it (both read only for the DPoP scheme).
         """
         started = time.perf_counter()
+        dpop = False
         try:
             found = self._token(authorization, cookies, query, method, csrf, cross_site=False)
             if isinstance(found, Challenge):
                 return self._refused(found, path, client)
-            identity = None if found is None else self.verifier.identify(found)
+            identity = None
+            if found is not None:
+                token, where = found
+                dpop = where == "dpop"
+                identity = self.verifier.identify(token)
+                proof = self.sender_check(identity, token, where, proofs, method, url)
+                if proof is not None:
+                    self._claim(proof, self._claim_sync(proof))
             outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc, path, client)
+            return self.refuse(exc, path, client, dpop=dpop)
         if outcome is not None and self.events.wanted("request.authenticated"):
             self._authenticated(outcome, path, client, started)
         return outcome
@@ -111,20 +137,102 @@ class Gate:
         csrf: str | None = None,
         cross_site: bool = False,
         client: Any = None,
+        proofs: Sequence[str] = (),
+        url: str = "",
     ) -> Outcome:
         """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
         started = time.perf_counter()
+        dpop = False
         try:
             found = self._token(authorization, cookies, query, method, csrf, cross_site)
             if isinstance(found, Challenge):
                 return self._refused(found, path, client)
-            identity = None if found is None else await self.verifier.identify_async(found)
+            identity = None
+            if found is not None:
+                token, where = found
+                dpop = where == "dpop"
+                identity = await self.verifier.identify_async(token)
+                proof = self.sender_check(identity, token, where, proofs, method, url)
+                if proof is not None:
+                    self._claim(proof, await self._claim_async(proof))
             outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc, path, client)
+            return self.refuse(exc, path, client, dpop=dpop)
         if outcome is not None and self.events.wanted("request.authenticated"):
             self._authenticated(outcome, path, client, started)
         return outcome
+
+    def sender_check(
+        self, identity: Identity, token: str, where: str, proofs: Sequence[str], method: str, url: str
+    ) -> _dpop.VerifiedProof | None:
+        """RFC 9449 for a verified token: its proof checked (replay aside), or the refusal raised.
+
+        A token bound to a key (``cnf.jkt``) needs the DPoP scheme and a proof by that key;
+        with ``dpop: required`` every token does. Proofs are never cached: a cached token
+        still needs a fresh proof. The caller records ``replay_key`` in the replay cache.
+
+        Args:
+            identity: the token's verified identity.
+            token: the token as sent.
+            where: where the finder found it (``dpop`` for the DPoP scheme).
+            proofs: the request's ``DPoP`` header values.
+            method: the request method.
+            url: the request's URL as the client addressed it.
+        """
+        policy = self._dpop
+        if where != "dpop":
+            if policy.required:
+                raise _dpop.ProofRejected("dpop_required", "this resource accepts DPoP-bound tokens only", "invalid_token")
+            cnf = identity.claims.get("cnf")
+            if isinstance(cnf, Mapping) and "jkt" in cnf:
+                raise _dpop.ProofRejected(
+                    "dpop_proof_missing", "a DPoP-bound token needs the DPoP scheme and a proof", "invalid_token"
+                )
+            return None
+        if not proofs:
+            raise _dpop.ProofRejected("dpop_no_proof", "the DPoP scheme needs a DPoP proof header")
+        if len(proofs) > 1:  # §4.3 check 1: exactly one DPoP header
+            raise _dpop.ProofRejected("dpop_multiple_proofs", "send exactly one DPoP proof header")
+        proof = _dpop.verify_proof(
+            proofs[0], method=method, url=url, access_token=token, algorithms=policy.algorithms,
+            max_age=policy.max_age, leeway=policy.leeway, nonce=policy.nonces,
+        )  # fmt: skip
+        _dpop.check_binding(identity.claims, proof)
+        return proof
+
+    def _claim_sync(self, proof: _dpop.VerifiedProof) -> bool | BaseException:
+        try:
+            return bool(self._dpop.replay.claim(proof.replay_key, proof.replay_until))
+        except _dpop.ProofRejected:
+            raise
+        except Exception as exc:  # the store failed: refused with 503, as for revocation
+            return exc
+
+    async def _claim_async(self, proof: _dpop.VerifiedProof) -> bool | BaseException:
+        replay = self._dpop.replay
+        try:
+            claim = getattr(replay, "claim_async", None)
+            if claim is not None:
+                return bool(await claim(proof.replay_key, proof.replay_until))
+            answer = replay.claim(proof.replay_key, proof.replay_until)
+            return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+        except _dpop.ProofRejected:
+            raise
+        except Exception as exc:  # the store failed: refused with 503, as for revocation
+            return exc
+
+    def _claim(self, proof: _dpop.VerifiedProof, answer: bool | BaseException) -> None:
+        """Refuse a replayed proof; a replay cache that cannot answer fails closed (503)."""
+        if answer is True:
+            return
+        if answer is False:
+            raise _dpop.replayed()
+        log.warning(
+            "DPoP replay cache failed; request refused (reason=dpop_replay_unavailable)",
+            exc_info=answer,
+            extra={"auth_kind": "request.refused", "auth_reason": "dpop_replay_unavailable"},
+        )
+        raise Unavailable("dpop_replay_unavailable", "the DPoP replay cache is unavailable", 1) from answer
 
     def _authenticated(self, identity: Identity, path: str, client: Any, started: float) -> None:
         claims = identity.claims
@@ -139,7 +247,7 @@ class Gate:
             self.events.emit(AuthEvent("request.refused", challenge.reason, None, None, path, _address(client), challenge.status))
         return challenge
 
-    def refuse(self, exc: Exception, path: str | None = None, client: Any = None) -> Challenge:
+    def refuse(self, exc: Exception, path: str | None = None, client: Any = None, *, dpop: bool = False) -> Challenge:
         """The challenge for a failure (cached per kind of failure), with its event and ``on_error`` applied.
 
         Args:
@@ -147,6 +255,7 @@ class Gate:
                 logged with its traceback and answered as ``internal_error``.
             path: the request path, for the event.
             client: the client's address, for the event.
+            dpop: the request used the DPoP scheme: the error goes on the DPoP challenge.
         """
         failure: AuthError | Unavailable
         if isinstance(exc, AuthError | Unavailable):
@@ -157,13 +266,15 @@ class Gate:
                 extra={"auth_reason": "internal_error"},
             )
             failure = InvalidToken("internal_error", "token could not be verified")
-        challenge = self._answer(failure)
+        challenge = self._answer(failure, dpop)
         self.events.emit(AuthEvent("request.refused", failure.reason, None, None, path, _address(client), failure.status))
         return challenge
 
-    def _answer(self, failure: AuthError | Unavailable) -> Challenge:
+    def _answer(self, failure: AuthError | Unavailable, dpop: bool = False) -> Challenge:
         """The challenge for a failure, built once per kind of failure, with ``on_error`` applied."""
+        dpop = dpop or self._dpop.required or isinstance(failure, _dpop.ProofRejected)
         key = (
+            dpop,
             type(failure),
             failure.reason,
             failure.description,
@@ -173,9 +284,11 @@ class Gate:
         )
         challenge = self._challenges.get(key)
         if challenge is None:
-            challenge = challenge_for(failure, self._realm)
+            challenge = challenge_for(failure, self._realm, self._schemes, dpop)
             if len(self._challenges) < 256:  # descriptions are fixed strings; a hook's own stay bounded
                 self._challenges[key] = challenge
+        if dpop and self._dpop.nonces is not None and challenge.status == 401:  # §8: the nonce to use next
+            challenge = replace(challenge, headers=(*challenge.headers, ("dpop-nonce", self._dpop.nonces.current())))
         if self._on_error is not None:
             challenge = self._custom(challenge)
         return challenge

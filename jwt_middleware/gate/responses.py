@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 from ..core.errors import AuthError, InsufficientScope, Unavailable
 
-__all__ = ["Challenge", "challenge_for"]
+__all__ = ["Challenge", "Schemes", "challenge_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,26 +66,61 @@ def _quotable(text: str) -> str:
     return _QUOTABLE.sub("?", text)
 
 
-def _www_authenticate(realm: str | None, error: str | None, description: str, scope: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Schemes:
+    """Which challenges a refusal carries (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1).
+
+    Args:
+        bearer: Bearer tokens are accepted (``dpop: allowed``), so a DPoP refusal names Bearer too.
+        dpop_algs: the ``algs`` of a DPoP challenge (space-separated), or ``None`` to send none.
+        resource_metadata: the protected-resource metadata URL named in every challenge, or ``None``.
+    """
+
+    bearer: bool = True
+    dpop_algs: str | None = None
+    resource_metadata: str | None = None
+
+
+_BEARER_ONLY = Schemes()
+
+
+def _params(realm: str | None, error: str | None, description: str, scope: str) -> list[str]:
     params = [f'realm="{realm}"'] if realm is not None else []
     if error is not None:
         params.append(f'error="{error}"')
         params.append(f'error_description="{_quotable(description)}"')
     if scope:
         params.append(f'scope="{_quotable(scope)}"')
-    return "Bearer " + ", ".join(params) if params else "Bearer"
+    return params
+
+
+def _challenge(scheme: str, params: list[str]) -> str:
+    return f"{scheme} " + ", ".join(params) if params else scheme
+
+
+def _www_authenticate(
+    realm: str | None, error: str | None, description: str, scope: str, schemes: Schemes, dpop: bool
+) -> str:  # fmt: skip
+    """The error goes on the scheme the request used (or the only one accepted); the other is named bare."""
+    meta = [f'resource_metadata="{schemes.resource_metadata}"'] if schemes.resource_metadata else []
+    if not dpop or schemes.dpop_algs is None:
+        return _challenge("Bearer", _params(realm, error, description, scope) + meta)
+    challenge = _challenge("DPoP", [*_params(realm, error, description, scope), f'algs="{schemes.dpop_algs}"', *meta])
+    if schemes.bearer:
+        challenge += ", " + _challenge("Bearer", ([f'realm="{realm}"'] if realm is not None else []) + meta)
+    return challenge
 
 
 def _render(
     status: int, error: str | None, description: str, reason: str, scope: str, realm: str | None, retry_after: int,
-    roles: str = "",
+    roles: str = "", schemes: Schemes = _BEARER_ONLY, dpop: bool = False,
 ) -> Challenge:  # fmt: skip
     headers = [("content-type", "application/json"), ("cache-control", "no-store")]
     body: dict[str, str] = {"error": error or ("temporarily_unavailable" if status == 503 else "unauthorized")}
     if status == 503:
         headers.append(("retry-after", str(retry_after)))
     else:
-        headers.append(("www-authenticate", _www_authenticate(realm, error, description, scope)))
+        headers.append(("www-authenticate", _www_authenticate(realm, error, description, scope, schemes, dpop)))
     body["error_description"] = description
     if scope:
         body["scope"] = scope
@@ -94,14 +129,19 @@ def _render(
     return Challenge(status, tuple(headers), json.dumps(body).encode("ascii"), reason)
 
 
-def challenge_for(exc: AuthError | Unavailable, realm: str | None) -> Challenge:
+def challenge_for(
+    exc: AuthError | Unavailable, realm: str | None, schemes: Schemes = _BEARER_ONLY, dpop: bool = False
+) -> Challenge:  # fmt: skip
     """The response for a failure. Descriptions are fixed strings: never token or key bytes.
 
     Args:
         exc: the failure.
         realm: the ``realm`` of the challenge, or ``None``.
+        schemes: which challenges to name (default Bearer alone).
+        dpop: the error belongs on the DPoP challenge: the request used the DPoP scheme, the
+            proof failed, or DPoP is required.
     """
     if isinstance(exc, Unavailable):
         return _render(503, None, exc.description, exc.reason, "", realm, exc.retry_after)
     scope, roles = (exc.scope, exc.roles) if isinstance(exc, InsufficientScope) else ("", "")
-    return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0, roles)
+    return _render(exc.status, exc.error, exc.description, exc.reason, scope, realm, 0, roles, schemes, dpop)
