@@ -413,3 +413,23 @@ def test_a_redis_asyncio_client_on_a_unix_socket(tmp_path: Any) -> None:
     finally:
         store.close()
         server.cleanup()
+
+
+def test_cluster_dpop_replay_spreads_over_slots(cluster: RedisClusterServers) -> None:
+    from jwt_middleware.stores.redis import RedisDPoPReplay
+
+    p = prefix()
+    one = RedisDPoPReplay(RedisCluster.from_url(cluster.url), prefix=p)
+    two = RedisDPoPReplay(RedisCluster.from_url(cluster.url), prefix=p)
+    try:
+        keys = [f"jkt:{uuid.uuid4().hex}" for _ in range(40)]
+        assert all(one.claim(key, time.time() + 30) for key in keys)
+        assert not any(two.claim(key, time.time() + 30) for key in keys), "every proof is a replay for the other process"
+        client = RedisCluster.from_url(cluster.url)
+        nodes = {
+            client.get_node_from_key(k).name for k in client.keys(target_nodes=RedisCluster.ALL_NODES) if k.startswith(p.encode())
+        }
+        assert len(nodes) > 1, "replay entries have no common hash tag: they spread over the masters"
+    finally:
+        one.close()
+        two.close()

@@ -37,7 +37,7 @@ from ..core.revocation import digest, revoked_by
 from ..issuing.refresh import Rotation
 from .mirror import Mirror
 
-__all__ = ["RedisLoginThrottle", "RedisRefreshStore", "RedisRevocationStore", "StoreWriteFailed"]
+__all__ = ["RedisDPoPReplay", "RedisLoginThrottle", "RedisRefreshStore", "RedisRevocationStore", "StoreWriteFailed"]
 
 _FAILURES: tuple[type[BaseException], ...] = (redis.RedisError, redis.exceptions.RedisClusterException, OSError, TimeoutError)
 T = TypeVar("T")
@@ -474,6 +474,46 @@ class RedisLoginThrottle:
     def succeeded(self, key: str) -> None:
         """See ``LoginThrottle.succeeded`` (``key`` too)."""
         self.client.delete(self._tag + digest(key))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+
+class RedisDPoPReplay:
+    """The DPoP replay cache (a ``Replay``) shared by every process: one ``SET NX PX`` per proof.
+
+    A proof's key is recorded until the proof is too old to be accepted anyway, so Redis
+    forgets it on its own and the cache needs no bound of ours. Each entry is a single
+    key, with no hash tag: on a Cluster the entries spread over every node, as they should
+    for a write on every DPoP request. A Redis that cannot answer makes the middleware
+    refuse with 503 (``dpop_replay_unavailable``), never pass a proof it cannot check.
+
+    Args:
+        url_or_client: a URL or a ready client, sync or ``redis.asyncio``, as for ``RedisRevocationStore``.
+        prefix: the keys' prefix (default ``jwt_middleware:``); keys are ``<prefix>dpop:<digest>``.
+        timeout: seconds for a connect or a reply, for a client built from a URL (default 0.5).
+    """
+
+    def __init__(
+        self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5
+    ) -> None:
+        self.client = _client(url_or_client, timeout)
+        self._prefix = prefix.replace("{", "").replace("}", "") + "dpop:"
+
+    def claim(self, key: str, until: float) -> bool:
+        """See ``Replay.claim`` (``key`` and ``until`` too)."""
+        ttl_ms = max(1, int((until - time.time()) * 1000) + 1)
+        return bool(self.client.set(self._prefix + digest(key), b"1", nx=True, px=ttl_ms))
+
+    async def claim_async(self, key: str, until: float) -> bool:
+        """``claim`` in a worker thread, for the ASGI adapter: no call blocks the event loop.
+
+        Args:
+            key: as for ``claim``.
+            until: as for ``claim``.
+        """
+        return await asyncio.to_thread(self.claim, key, until)
 
     def close(self) -> None:
         """Close the connection pool."""
