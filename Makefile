@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Real components the tests run (never skip): redis-server and redis-cli (Cluster, Sentinel), and Chromium with its driver
-# for the browser test. Installed from Debian's packages when missing.
-SYSTEM_PACKAGES := redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver
+# for the browser test, Node.js and npm for the DPoP client test (it installs the npm package into its own scratch folder).
+# Installed from Debian's packages when missing.
+SYSTEM_PACKAGES := redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

@@ -18,6 +18,7 @@ log = logging.getLogger("jwt_middleware")
 KINDS = (
     "request.authenticated", "request.refused", "login.succeeded", "login.failed", "login.throttled",
     "refresh.rotated", "refresh.reused", "refresh.refused", "logout", "revocation", "keys.fetched", "keys.fetch_failed",
+    "token.refused",
 )  # fmt: skip
 _LEVELS = {
     "request.authenticated": logging.DEBUG,
@@ -26,6 +27,7 @@ _LEVELS = {
     "login.succeeded": logging.INFO,
     "refresh.rotated": logging.INFO,
     "refresh.refused": logging.INFO,
+    "token.refused": logging.INFO,
     "logout": logging.INFO,
     "revocation": logging.INFO,
 }  # fmt: skip  (the rest, failures and what looks like an attack, at WARNING)

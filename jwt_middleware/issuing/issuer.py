@@ -45,6 +45,7 @@ class TokenIssuer:
         scope: str | Sequence[str] | None = None,
         ttl: float | None = None,
         jti: str | None = None,
+        dpop_jkt: str | None = None,
         **claims: Any,
     ) -> str:
         """A signed access token with ``iss``, ``sub``, ``iat``, ``nbf``, ``exp`` and ``jti``.
@@ -54,6 +55,8 @@ class TokenIssuer:
             scope: the scopes, as a space-separated string or a list; default none.
             ttl: this token's lifetime in seconds; default ``access_ttl``.
             jti: the token id; default a random one.
+            dpop_jkt: bind the token to a DPoP key (RFC 9449 §6.1: ``cnf.jkt``, the key's RFC
+                7638 thumbprint, as ``VerifiedProof.jkt`` gives it); default unbound.
             claims: extra claims (the registered ones above are refused here).
         """
         clash = _RESERVED.intersection(claims)
@@ -73,6 +76,8 @@ class TokenIssuer:
             body["aud"] = self.audience if isinstance(self.audience, str) else list(self.audience)
         if scope is not None:
             body["scope"] = scope if isinstance(scope, str) else " ".join(scope)
+        if dpop_jkt is not None:
+            body["cnf"] = {**body.get("cnf", {}), "jkt": dpop_jkt}
         return self.ring.current.sign(body, typ=self.token_type)
 
     def settings(self, **extra: Any) -> dict[str, Any]:

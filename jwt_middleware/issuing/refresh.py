@@ -28,7 +28,9 @@ class RefreshRejected(Exception):
 
     Args:
         reason: ``invalid`` (unknown, expired or malformed), ``reused`` (an older token of
-            the family: the family is now revoked) or ``revoked`` (the family was revoked).
+            the family: the family is now revoked), ``revoked`` (the family was revoked) or
+            ``dpop_key_mismatch`` (a session bound to a DPoP key, refreshed without a proof by
+            that key: the family is now revoked).
     """
 
     def __init__(self, reason: str) -> None:
@@ -106,16 +108,18 @@ class TokenPair:
         refresh_token: the opaque refresh token.
         expires_in: the access token's lifetime in seconds.
         scope: the granted scope, space-separated; default none.
+        token_type: ``Bearer``, or ``DPoP`` for a token bound to a DPoP key (RFC 9449 §5.1).
     """
 
     access_token: str
     refresh_token: str
     expires_in: int
     scope: str | None = None
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
 
     def as_dict(self) -> dict[str, Any]:
-        """The RFC 6749 §5.1 response body (``token_type`` is ``Bearer``)."""
-        body: dict[str, Any] = {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in}
+        """The RFC 6749 §5.1 response body."""
+        body: dict[str, Any] = {"access_token": self.access_token, "token_type": self.token_type, "expires_in": self.expires_in}
         body["refresh_token"] = self.refresh_token
         if self.scope:
             body["scope"] = self.scope
@@ -162,33 +166,47 @@ class TokenService:
         self.reuse_grace_seconds = reuse_grace_seconds
         self.events = Events(chain(on_event))
 
-    def login(self, sub: str, *, scope: str | None = None, **claims: Any) -> TokenPair:
+    def login(self, sub: str, *, scope: str | None = None, dpop_jkt: str | None = None, **claims: Any) -> TokenPair:
         """Start a session for an authenticated user: a new family and its first pair.
 
         Args:
             sub: the subject (the user's stable id).
             scope: the granted scopes, space-separated; default none.
+            dpop_jkt: bind the session to a DPoP key (its thumbprint, from the token request's
+                proof): every access token carries ``cnf.jkt``, and a refresh needs a proof by
+                the same key (RFC 9449 §5). Default unbound.
             claims: extra claims for every access token of the session.
         """
         family = uuid.uuid4().hex
         jti = uuid.uuid4().hex
         refresh = _new_refresh_token(family)
-        data = {"sub": sub, "scope": scope, "claims": claims}
+        data: dict[str, Any] = {"sub": sub, "scope": scope, "claims": claims}
+        if dpop_jkt is not None:
+            data["jkt"] = dpop_jkt
         self.store.create(family, token_hash(refresh), data, jti, time.time() + self.refresh_ttl)
         self._event("login.succeeded", "ok", sub)
         return self._pair(data, jti, refresh)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(self, refresh_token: str, dpop_jkt: str | None = None) -> TokenPair:
         """A new pair; the presented refresh token is spent. Raises ``RefreshRejected``.
 
         Args:
             refresh_token: the refresh token the client presents. A token already spent
                 revokes its whole family and the latest access token (reuse detection).
+            dpop_jkt: the thumbprint of the key that signed the request's DPoP proof, if one
+                came. A session bound at login needs the same key: another key, or none, is
+                taken for a stolen refresh token and revokes the family (``dpop_key_mismatch``).
+                An unbound session's new access token is bound to this key.
         """
         jti = uuid.uuid4().hex
         family = _family(refresh_token)
         new = _new_refresh_token(family or "x")
         rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds)
+        if rotation.outcome == "ok" and rotation.data.get("jkt") is not None and rotation.data["jkt"] != dpop_jkt:
+            self.store.revoke(token_hash(new), family)
+            self._revoke_access(rotation)  # the access token issued before this refresh: the session is over
+            self._event("refresh.refused", "refresh_dpop_key_mismatch", rotation.data.get("sub"))
+            raise RefreshRejected("dpop_key_mismatch")
         if rotation.outcome != "ok":
             subject = rotation.data.get("sub")
             if rotation.outcome == "reused":
@@ -198,7 +216,7 @@ class TokenService:
                 self._event("refresh.refused", f"refresh_{rotation.outcome}", subject)
             raise RefreshRejected(rotation.outcome)
         self._event("refresh.rotated", "ok", rotation.data.get("sub"))
-        return self._pair(rotation.data, jti, new)
+        return self._pair(rotation.data, jti, new, dpop_jkt)
 
     def logout(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
         """Revoke the refresh family and the access tokens named (the presented and the latest).
@@ -218,13 +236,14 @@ class TokenService:
             )
             self._event("revocation", "logout", access_claims.get("sub"))
 
-    async def refresh_async(self, refresh_token: str) -> TokenPair:
+    async def refresh_async(self, refresh_token: str, dpop_jkt: str | None = None) -> TokenPair:
         """``refresh`` for ``async def`` handlers: the store and the signing run in a worker thread.
 
         Args:
             refresh_token: the refresh token the client presents.
+            dpop_jkt: as for ``refresh``.
         """
-        return await asyncio.to_thread(self.refresh, refresh_token)
+        return await asyncio.to_thread(self.refresh, refresh_token, dpop_jkt)
 
     async def logout_async(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
         """``logout`` for ``async def`` handlers, in a worker thread.
@@ -242,6 +261,8 @@ class TokenService:
         if self.revocation is not None and rotation.access_jti:
             self.revocation.revoke_jti(rotation.access_jti, time.time() + self.issuer.access_ttl)
 
-    def _pair(self, data: Mapping[str, Any], jti: str, refresh: str) -> TokenPair:
-        access = self.issuer.issue(data["sub"], scope=data.get("scope"), jti=jti, **data.get("claims", {}))
-        return TokenPair(access, refresh, int(self.issuer.access_ttl), data.get("scope"))
+    def _pair(self, data: Mapping[str, Any], jti: str, refresh: str, dpop_jkt: str | None = None) -> TokenPair:
+        jkt = data.get("jkt") or dpop_jkt  # a bound session's key; else the key of this request's proof
+        claims = data.get("claims", {})
+        access = self.issuer.issue(data["sub"], scope=data.get("scope"), jti=jti, dpop_jkt=jkt, **claims)
+        return TokenPair(access, refresh, int(self.issuer.access_ttl), data.get("scope"), "DPoP" if jkt else "Bearer")

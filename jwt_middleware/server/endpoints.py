@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from ..config.settings import load_settings
+from ..core import dpop as _dpop
 from ..core.errors import AuthError, ConfigError
 from ..core.events import AuthEvent
 from ..gate.verifier import Verifier
@@ -95,6 +96,13 @@ class AuthEndpoints:
             believed: the client is the right-most address that is not one of them. Default none.
         secure_cookies: ``Secure`` on the browser mode's cookies (default true; false only for
             plain-HTTP development on localhost).
+        dpop_replay: where the ``jti`` of token-request DPoP proofs is kept (default a
+            ``MemoryReplay``; a ``RedisDPoPReplay`` for many processes). A token request with a
+            ``DPoP`` header gets tokens bound to its key (``token_type: DPoP``, RFC 9449 §5).
+        dpop_algorithms: the proof algorithms accepted (default ``DEFAULT_PROOF_ALGORITHMS``).
+        dpop_max_age_seconds: how old a proof may be (default 60).
+        dpop_nonce: a ``NonceSource`` whose nonce every token-request proof must carry
+            (``use_dpop_nonce``); default none.
     """
 
     def __init__(
@@ -110,6 +118,10 @@ class AuthEndpoints:
         window_seconds: float = 900,
         trusted_proxies: Sequence[str] = (),
         secure_cookies: bool = True,
+        dpop_replay: _dpop.Replay | None = None,
+        dpop_algorithms: Sequence[str] = tuple(sorted(_dpop.DEFAULT_PROOF_ALGORITHMS)),
+        dpop_max_age_seconds: float = 60.0,
+        dpop_nonce: _dpop.Nonces | None = None,
     ) -> None:
         self.tokens, self.authenticate = tokens, authenticate
         self.base_url = (base_url or tokens.issuer.issuer).rstrip("/")
@@ -123,6 +135,11 @@ class AuthEndpoints:
         self.secure = secure_cookies
         settings = tokens.issuer.settings(revocation=tokens.revocation, required_claims=["exp", "jti"])
         self.verifier = Verifier(load_settings(settings))  # the service's own keys, as it signs today
+        policy = load_settings(
+            settings, dpop_replay=dpop_replay, dpop_algorithms=list(dpop_algorithms),
+            dpop_max_age_seconds=dpop_max_age_seconds, dpop_nonce=dpop_nonce,
+        ).dpop_policy  # fmt: skip
+        self.dpop = policy
 
     # -- routing ---------------------------------------------------------------------------------
     def route(self, request: Request) -> tuple[str, Response | None]:
@@ -152,6 +169,7 @@ class AuthEndpoints:
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "scopes_supported": [],
+            "dpop_signing_alg_values_supported": sorted(self.dpop.algorithms),
         }
 
     def discovery(self) -> dict[str, Any]:
@@ -244,6 +262,12 @@ class AuthEndpoints:
         if name == "logout" and not self.csrf_ok(request):  # the refresh cookie is SameSite=Strict, its path narrow
             return oauth_error(400, "invalid_request", "CSRF token missing or wrong (X-CSRF-Token)")
         grant = "password" if name == "login" else "refresh_token" if name == "refresh" else fields.get("grant_type", "")
+        jkt: str | None = None
+        if name == "token" and "dpop" in request.headers:  # RFC 9449 §5: the tokens are bound to the proof's key
+            checked = yield Call(self.proof, (request,))
+            if isinstance(checked, Response):
+                return checked
+            jkt = checked
         if name in ("token", "login", "refresh") and grant == "password":
             refusal, keys = self.before_login(request, fields)
             if refusal is not None:
@@ -253,13 +277,13 @@ class AuthEndpoints:
             if failed is not None:
                 return failed
             sub, scope, claims = _login(found)
-            pair = yield Call(self.tokens.login, (sub,), {"scope": scope, **claims})
+            pair = yield Call(self.tokens.login, (sub,), {"scope": scope, **claims, "dpop_jkt": jkt})
             return self._pair(pair, request) if browser else _json(200, pair.as_dict())
         if name in ("token", "refresh") and grant == "refresh_token":
             token = self.refresh_token(request, fields, browser)
             if isinstance(token, Response):
                 return token
-            outcome = yield Call(_refresh, (self.tokens, token))
+            outcome = yield Call(_refresh, (self.tokens, token, jkt))
             return self.refreshed(request, outcome, browser)
         if name == "token":
             return oauth_error(
@@ -303,9 +327,30 @@ class AuthEndpoints:
         except (AuthError, Exception):
             return None
 
+    def proof(self, request: Request) -> str | Response:
+        """The thumbprint of a token request's DPoP proof, or the RFC 9449 §5 error (400 ``invalid_dpop_proof``).
+
+        The proof's ``htu`` is this endpoint's public URL (``base_url`` and the path). Called
+        through the driver, so a Redis replay cache is never waited on in an event loop.
+        """
+        proofs = [p.strip(" \t") for p in request.headers["dpop"].split(",")]
+        policy = self.dpop
+        try:
+            if len(proofs) != 1:
+                raise _dpop.ProofRejected("dpop_multiple_proofs", "send exactly one DPoP proof header")
+            proof = _dpop.verify_proof(
+                proofs[0], method=request.method, url=self.base_url + request.path, algorithms=policy.algorithms,
+                max_age=policy.max_age, leeway=policy.leeway, nonce=policy.nonces, replay=policy.replay,
+            )  # fmt: skip
+        except _dpop.ProofRejected as exc:
+            self._event("token.refused", exc.reason, "", request)
+            nonce = () if policy.nonces is None else (("dpop-nonce", policy.nonces.current()),)
+            return oauth_error(400, exc.error or "invalid_dpop_proof", exc.description, *nonce)
+        return proof.jkt
+
     def bearer(self, request: Request) -> str | None:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and credential.strip():
+        if scheme.lower() in ("bearer", "dpop") and credential.strip():
             return credential.strip()
         return self.cookie(request, "access_token")
 
@@ -363,9 +408,9 @@ class Call(NamedTuple):
     kwargs: Mapping[str, Any] = {}
 
 
-def _refresh(tokens: TokenService, token: str) -> TokenPair | RefreshRejected:
+def _refresh(tokens: TokenService, token: str, jkt: str | None = None) -> TokenPair | RefreshRejected:
     """A refresh whose refusal is a value, so that it crosses the generator as one."""
     try:
-        return tokens.refresh(token)
+        return tokens.refresh(token, jkt)
     except RefreshRejected as exc:
         return exc
