@@ -17,6 +17,8 @@ from typing import Any
 
 import uvicorn
 
+from jwt_middleware.testing import DPoPKey
+
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 JSON = "-H 'Content-Type: application/json'"
@@ -32,7 +34,7 @@ def one_origin(auth_app: Any, api_app: Any) -> Any:
             headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": PAGE})
-        elif path.startswith("/api/") or path == "/health":
+        elif path.startswith(("/api/", "/.well-known/oauth-protected-resource")) or path == "/health":
             await api_app(scope, receive, send)
         else:
             await auth_app(scope, receive, send)
@@ -42,18 +44,25 @@ def one_origin(auth_app: Any, api_app: Any) -> Any:
 
 def main() -> None:
     base = f"http://{HOST}:{PORT}"
-    os.environ["AUTH_ISSUER"] = base
+    os.environ["AUTH_ISSUER"] = os.environ["RESOURCE_URL"] = base
     os.environ.setdefault("AUTH_ACCESS_TTL", "60")  # short, so the silent refresh shows
     os.environ.pop("REDIS_URL", None)  # the demo keeps its state in memory
     auth = importlib.import_module("examples.auth_service")
     resource = importlib.import_module("examples.resource_service")
-    app = one_origin(auth.app, resource.build_app(revocation=auth.revocation))
+    # Proofs are good for 60 s by default; the demo's API takes them for an hour, so that the
+    # printed DPoP commands still work when you get to them.
+    app = one_origin(auth.app, resource.build_app(revocation=auth.revocation, dpop_max_age_seconds=3600))
 
     token = auth.issuer.issue("alice", scope="notes:read notes:write", ttl=3600)
     expired = auth.issuer.issue("alice", ttl=-60)
     stolen = auth.tokens.login("alice", scope="notes:read notes:write")
     rotating = auth.tokens.refresh(stolen.refresh_token)  # the client has rotated once; a thief kept the first token
     leaving = auth.tokens.login("alice", scope="notes:read")
+    key = DPoPKey()  # the client's key; a DPoP-bound token is worthless without it
+    bound = auth.issuer.issue("alice", scope="notes:read", ttl=3600, dpop_jkt=key.jkt)
+    me_proof = key.proof("GET", f"{base}/api/me", bound)
+    token_proof = key.proof("POST", f"{base}/auth/token")
+    login_form = "grant_type=password&username=alice&password=wonderland"
     login_body = json.dumps({"username": "alice", "password": "wonderland"})
     print(
         f"""
@@ -76,6 +85,18 @@ Open {base}/ in a browser: log in as alice / wonderland (or bob / builder).
 is revoked. The token rotated away last may come back within reuse_grace_seconds, as a
 client retrying a refresh whose answer it lost. The logout revokes the refresh family and
 the access token at once.)
+
+DPoP (RFC 9449): a token bound to the client's key, and a proof of that key for one request.
+
+  curl -i -X POST -H 'DPoP: {token_proof}' -d '{login_form}' {base}/auth/token   # expect 200
+  curl -i -H 'Authorization: DPoP {bound}' -H 'DPoP: {me_proof}' {base}/api/me   # expect 200
+  curl -i -H 'Authorization: DPoP {bound}' -H 'DPoP: {me_proof}' {base}/api/me   # expect 401
+  curl -i -H 'Authorization: Bearer {bound}' {base}/api/me   # expect 401
+  curl -i {base}/.well-known/oauth-protected-resource   # expect 200
+
+(The token endpoint answers token_type "DPoP": its tokens carry cnf.jkt, the key's
+thumbprint. The same proof twice is a replay; the bound token as a Bearer token is refused:
+a copied token is useless without the key. The last URL is the API's RFC 9728 metadata.)
 
 Serving on {base}  (Ctrl-C to stop)
 """,

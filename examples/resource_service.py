@@ -3,8 +3,10 @@
     AUTH_ISSUER=http://127.0.0.1:9000 REDIS_URL=redis://... uvicorn examples.resource_service:app --port 9001
 
 It knows no key: it finds them at ``{AUTH_ISSUER}/.well-known/openid-configuration``.
-Tokens come in the Authorization header or the access cookie (then CSRF applies to
-writes). With REDIS_URL, a logout at the auth service is honoured here at once.
+Tokens come in the Authorization header (``Bearer``, or ``DPoP`` with a proof for a token
+bound to the client's key) or the access cookie (then CSRF applies to writes). With
+REDIS_URL, a logout at the auth service is honoured here at once. It publishes RFC 9728
+metadata at ``/.well-known/oauth-protected-resource`` (RESOURCE_URL: its public URL).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.routing import Route
 from jwt_middleware import JWTMiddleware, get_claims, load_settings
 
 ISSUER = os.environ.get("AUTH_ISSUER", "http://127.0.0.1:9000")
+RESOURCE = os.environ.get("RESOURCE_URL", "http://127.0.0.1:9001")
 NOTES: dict[str, list[str]] = {}
 
 
@@ -36,7 +39,7 @@ async def add_note(request: Request) -> JSONResponse:
     return JSONResponse({"notes": NOTES[request.user.identity]})
 
 
-def build_app(revocation: Any = None) -> Starlette:
+def build_app(revocation: Any = None, dpop_max_age_seconds: float = 60) -> Starlette:
     """The service; ``revocation`` defaults to a Redis store when REDIS_URL is set."""
     if revocation is None and os.environ.get("REDIS_URL"):
         from jwt_middleware.stores.redis import RedisRevocationStore
@@ -50,6 +53,12 @@ def build_app(revocation: Any = None) -> Starlette:
         "cookie": "access_token",
         "exclude_paths": ["/health"],
         "revocation": revocation,
+        "dpop_max_age_seconds": dpop_max_age_seconds,
+        "resource_metadata": {
+            "resource": RESOURCE,
+            "authorization_servers": [ISSUER],
+            "scopes_supported": ["notes:read", "notes:write"],
+        },
     }
     app = Starlette(routes=[Route("/api/me", me), Route("/api/notes", add_note, methods=["POST"]), Route("/health", me)])
     app.add_middleware(JWTMiddleware, settings=load_settings(settings))  # validated now, not at the first request

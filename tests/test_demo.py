@@ -60,7 +60,7 @@ def test_demo_prints_commands_that_do_what_they_say() -> None:
             lines.append(line.strip())
         steps = [re.match(r"(curl .*?)\s+# expect (\d{3})$", line) for line in lines]
         steps = [m for m in steps if m]
-        assert len(steps) == 9
+        assert len(steps) == 14
         deadline = time.monotonic() + 15
         while True:
             try:

@@ -98,11 +98,11 @@ class Site:
     def asgi(self) -> Callable[..., Any]:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "lifespan":
-                message = await receive()
+                await receive()
                 await send({"type": "lifespan.startup.complete"})
                 await receive()
                 await send({"type": "lifespan.shutdown.complete"})
-                return message
+                return
             await self.route(scope["path"])(scope, receive, send)
 
         return app

@@ -96,3 +96,32 @@ def test_django_client(jwt_issuer: TestIssuer) -> None:
         client = Client()
         assert client.get("/me", headers=jwt_issuer.headers("alice")).json()["username"] == "alice"
         assert client.get("/me").status_code == 401
+
+
+def test_dpop_key_makes_proofs_the_middleware_accepts_once() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from jwt_middleware import JWTMiddleware
+    from jwt_middleware.testing import DPoPKey, TestIssuer
+
+    issuer = TestIssuer()
+
+    async def me(request: Request) -> JSONResponse:
+        return JSONResponse(request.scope["jwt_middleware.claims"])
+
+    app = Starlette(routes=[Route("/me", me)])
+    app.add_middleware(JWTMiddleware, settings=issuer.settings())
+    client = TestClient(app)
+    for alg in ("ES256", "ES384", "PS256", "RS256", "EdDSA"):
+        key = DPoPKey(alg)
+        headers = issuer.dpop_headers(key, "GET", "http://testserver/me?page=2", sub="alice")
+        first = client.get("/me", headers=headers)
+        assert (first.status_code, first.json()["cnf"]) == (200, {"jkt": key.jkt}), alg
+        replayed = client.get("/me", headers=headers)
+        assert replayed.status_code == 401 and 'error="invalid_dpop_proof"' in replayed.headers["www-authenticate"], alg
+    with pytest.raises(ValueError, match="algorithm"):
+        DPoPKey("HS256")
