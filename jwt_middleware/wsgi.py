@@ -14,7 +14,6 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from .config.settings import Settings, load_settings
 from .core.errors import ConfigError
@@ -22,7 +21,7 @@ from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
 from .gate.doors import GATE_KEY, Refusal, refusal
-from .gate.finder import is_dpop, request_url
+from .gate.finder import is_dpop, proofs_and_url
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
@@ -126,27 +125,6 @@ class JWTWSGIMiddleware:
             if subject is not None:
                 environ["REMOTE_USER"] = subject
         return None
-
-
-def proofs_and_url(environ: Mapping[str, Any]) -> tuple[list[str], str]:
-    """The ``DPoP`` header values (a server joins repeated headers with commas), and the URL the client addressed.
-
-    Args:
-        environ: the WSGI environ (or Django's ``request.META``).
-    """
-    proofs = environ.get("HTTP_DPOP")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        port = environ.get("SERVER_PORT", "")
-        host = environ.get("SERVER_NAME", "") + (f":{port}" if port else "")  # htu comparison drops a default port
-    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
-    if raw:
-        target = raw.partition("?")[0]
-    else:
-        decoded = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
-        target = quote(decoded, safe="/:@!$&'()*+,;=-._~")
-    url = request_url(environ.get("wsgi.url_scheme", "http"), host, target)
-    return ([] if proofs is None else [p.strip(" \t") for p in proofs.split(",")]), url
 
 
 def _is_preflight(environ: WSGIEnvironment) -> bool:

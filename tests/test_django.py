@@ -196,3 +196,41 @@ def test_drf_with_the_middleware_verifies_once(monkeypatch: pytest.MonkeyPatch) 
         "username": "once"
     }
     assert len(calls) == 1
+
+
+# -- DPoP ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("middleware", [django_project.MIDDLEWARE, []], ids=["with-middleware", "drf-alone"])
+def test_dpop_bound_tokens_need_their_proof_in_django_and_drf(middleware: list[str]) -> None:
+    from django.test import override_settings
+
+    from jwt_middleware.testing import DPoPKey
+
+    key = DPoPKey()
+    token = mint(claims(cnf={"jkt": key.jkt}, scope="notes:read"))
+    path = "/api/notes"
+    with override_settings(MIDDLEWARE=middleware):
+        web = client()  # one handler, as in a process: its middleware (and replay cache) built once
+        good = key.headers(token, "GET", f"http://testserver{path}")
+        assert web.get(path, headers=good).json() == {"user": "TokenUser", "sub": "alice"}
+        replayed = web.get(path, headers=good)
+        assert replayed.status_code == 401
+        assert headers_of(replayed)["www-authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+        as_bearer = web.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert as_bearer.status_code == 401
+        assert headers_of(as_bearer)["www-authenticate"].startswith('DPoP error="invalid_token"')
+        other_url = web.get(path, headers=key.headers(token, "GET", "http://testserver/api/private"))
+        assert other_url.status_code == 401
+    if middleware:  # the async path of the middleware too
+        assert async_get("/me", key.headers(token, "GET", "http://testserver/me")).status_code == 200
+        assert async_get("/me", {"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_async_django_with_a_cookie_token_is_not_taken_for_a_cross_site_websocket() -> None:
+    """The async path once passed the client's address where the gate reads ``cross_site``."""
+    from django.test import override_settings
+
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "cookie": "access_token"}):
+        response = async_get("/me", {"Cookie": f"access_token={mint()}"})
+    assert response.status_code == 200 and response.json()["username"] == "alice"

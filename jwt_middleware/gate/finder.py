@@ -7,8 +7,9 @@ this module knows nothing of ASGI or WSGI.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from urllib.parse import unquote_plus
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, unquote_plus
 
 from ..config.settings import Settings
 from ..core.errors import InvalidRequest, InvalidToken
@@ -150,6 +151,27 @@ def request_url(scheme: str, host: str, target: str) -> str:
         target: the path as sent, percent-encoded, without the query.
     """
     return f"{scheme}://{host}{target or '/'}"
+
+
+def proofs_and_url(environ: Mapping[str, Any]) -> tuple[list[str], str]:
+    """The ``DPoP`` header values (a server joins repeated headers with commas), and the URL the client addressed.
+
+    Args:
+        environ: the WSGI environ (or Django's ``request.META``).
+    """
+    proofs = environ.get("HTTP_DPOP")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        port = environ.get("SERVER_PORT", "")
+        host = environ.get("SERVER_NAME", "") + (f":{port}" if port else "")  # htu comparison drops a default port
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
+    if raw:
+        target = raw.partition("?")[0]
+    else:
+        decoded = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+        target = quote(decoded, safe="/:@!$&'()*+,;=-._~")
+    url = request_url(environ.get("wsgi.url_scheme", "http"), host, target)
+    return ([] if proofs is None else [p.strip(" \t") for p in proofs.split(",")]), url
 
 
 def _refuse_folded(value: str) -> None:

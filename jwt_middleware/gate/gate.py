@@ -117,9 +117,7 @@ class Gate:
                 token, where = found
                 dpop = where == "dpop"
                 identity = self.verifier.identify(token)
-                proof = self.sender_check(identity, token, where, proofs, method, url)
-                if proof is not None:
-                    self._claim(proof, self._claim_sync(proof))
+                self.bind(identity, token, where, proofs, method, url)
             outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, path, client, dpop=dpop)
@@ -199,6 +197,21 @@ class Gate:
         )  # fmt: skip
         _dpop.check_binding(identity.claims, proof)
         return proof
+
+    def bind(self, identity: Identity, token: str, where: str, proofs: Sequence[str], method: str, url: str) -> None:
+        """``sender_check`` and the replay check, for a thread (WSGI, DRF): raises the refusal.
+
+        Args:
+            identity: the token's verified identity.
+            token: the token as sent.
+            where: where the finder found it.
+            proofs: the request's ``DPoP`` header values.
+            method: the request method.
+            url: the request's URL as the client addressed it.
+        """
+        proof = self.sender_check(identity, token, where, proofs, method, url)
+        if proof is not None:
+            self._claim(proof, self._claim_sync(proof))
 
     def _claim_sync(self, proof: _dpop.VerifiedProof) -> bool | BaseException:
         try:

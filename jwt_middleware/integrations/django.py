@@ -30,6 +30,7 @@ from ..config.settings import load_settings
 from ..core.errors import AuthError, ConfigError, Unavailable
 from ..core.identity import CLAIMS_KEY, IDENTITY_KEY, Identity, JWTUser
 from ..gate.doors import GATE_KEY, Refusal, load_user, load_user_async
+from ..gate.finder import is_dpop, proofs_and_url
 from ..gate.gate import Gate
 from ..gate.responses import Challenge
 
@@ -125,13 +126,13 @@ class JWTAuthenticationMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self._acall(request)
-        refusal = None if self._is_public(request) else self._attach(request, self.gate.authenticate(*self._read(request)))
+        refusal = None if self._is_public(request) else self._attach(request, self.gate.authenticate(**self._read(request)))
         return refusal if refusal is not None else self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
         refusal = None
         if not self._is_public(request):
-            refusal = self._attach(request, await self.gate.authenticate_async(*self._read(request)))
+            refusal = self._attach(request, await self.gate.authenticate_async(**self._read(request)))
         return refusal if refusal is not None else await self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -153,7 +154,8 @@ class JWTAuthenticationMiddleware:
             return True
         return False
 
-    def _read(self, request: HttpRequest) -> tuple[Any, ...]:
+    def _read(self, request: HttpRequest) -> dict[str, Any]:
+        """The gate's arguments, by name: the sync and async forms order them differently."""
         meta = request.META
         authorization = meta.get("HTTP_AUTHORIZATION")
         cookie = meta.get("HTTP_COOKIE") if self.gate.finder.cookie is not None else None
@@ -162,15 +164,18 @@ class JWTAuthenticationMiddleware:
             query = meta.get("QUERY_STRING", "")
             if self.gate.finder.may_hold(query):  # request.GET is parsed later, from META: it never sees the token
                 meta["QUERY_STRING"] = self.gate.finder.without_token(query)
-        return (
-            () if authorization is None else (authorization,),
-            () if cookie is None else (cookie,),
-            query,
-            request.path,
-            request.method or "GET",
-            meta.get(self._csrf_key) if self._csrf_key else None,
-            meta.get("REMOTE_ADDR"),
-        )
+        proofs, url = dpop_parts(request, authorization)
+        return {
+            "authorization": () if authorization is None else (authorization,),
+            "cookies": () if cookie is None else (cookie,),
+            "query": query,
+            "path": request.path,
+            "method": request.method or "GET",
+            "csrf": meta.get(self._csrf_key) if self._csrf_key else None,
+            "client": meta.get("REMOTE_ADDR"),
+            "proofs": proofs,
+            "url": url,
+        }
 
     def _anonymous(self, request: HttpRequest) -> None:
         request.META[CLAIMS_KEY] = request.META[IDENTITY_KEY] = None
@@ -192,6 +197,20 @@ class JWTAuthenticationMiddleware:
         request.user = SimpleLazyObject(lambda: _user(request))  # type: ignore[assignment]
         request.auser = lambda: _auser(request)
         return None
+
+
+def dpop_parts(request: HttpRequest, authorization: str | None) -> tuple[list[str], str]:
+    """The ``DPoP`` proofs and the URL the client addressed, for the DPoP scheme only (else none).
+
+    The scheme is Django's ``request.scheme``, so ``SECURE_PROXY_SSL_HEADER`` applies behind a proxy.
+
+    Args:
+        request: Django's request.
+        authorization: the ``Authorization`` header, if any.
+    """
+    if authorization is None or not is_dpop(authorization):
+        return [], ""
+    return proofs_and_url({**request.META, "wsgi.url_scheme": request.scheme or "http"})
 
 
 def _user(request: HttpRequest) -> Any:

@@ -31,9 +31,10 @@ from ..core.errors import AuthError, InsufficientScope, MissingToken, Unavailabl
 from ..core.grants import check_grants
 from ..core.identity import CLAIMS_KEY, IDENTITY_KEY, Identity
 from ..gate.doors import GATE_KEY, load_user
+from ..gate.finder import is_dpop
 from ..gate.gate import Gate
 from ..gate.responses import Challenge
-from .django import TokenUser, gate_from_settings
+from .django import TokenUser, dpop_parts, gate_from_settings
 
 __all__ = ["JWTAuthentication", "TokenHasScope"]
 _DOOR = "jwt_middleware.integrations.drf"
@@ -60,8 +61,8 @@ class _AuthenticationFailed(exceptions.AuthenticationFailed):
     """A 401: DRF puts ``authenticate_header`` (the stored challenge) in ``WWW-Authenticate``."""
 
 
-def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable) -> exceptions.APIException:
-    challenge = gate.refuse(failure)
+def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable, dpop: bool = False) -> exceptions.APIException:
+    challenge = gate.refuse(failure, dpop=dpop)
     request._request.META[_CHALLENGE] = challenge
     if challenge.status == 401:
         return _AuthenticationFailed(failure.description)
@@ -97,7 +98,7 @@ class JWTAuthentication(BaseAuthentication):
         try:
             authorization = meta.get("HTTP_AUTHORIZATION")
             cookie = meta.get("HTTP_COOKIE") if gate.finder.cookie is not None else None
-            token, _ = gate.finder.find(
+            token, where = gate.finder.find(
                 () if authorization is None else (authorization,), () if cookie is None else (cookie,), ""
             )
             if token is None:
@@ -106,8 +107,10 @@ class JWTAuthentication(BaseAuthentication):
             if junk is not None:
                 raise junk
             identity = gate.verifier.identify(token)
+            proofs, url = dpop_parts(request._request, authorization)
+            gate.bind(identity, token, where, proofs, request.method or "GET", url)
         except (AuthError, Unavailable) as exc:
-            raise _refused(request, gate, exc) from None
+            raise _refused(request, gate, exc, dpop=authorization is not None and is_dpop(authorization)) from None
         meta[CLAIMS_KEY], meta[IDENTITY_KEY] = identity.claims, identity
 
     def authenticate_header(self, request: Request) -> str:
