@@ -144,7 +144,7 @@ class JWTMiddleware:
 
     async def _refuse(self, scope: dict[str, Any], refusal: Refusal, receive: Receive, send: Send) -> None:
         deny = _deny_websocket if scope["type"] == "websocket" else _deny_http
-        await deny(scope, self.gate.refuse(refusal.failure), receive, send)
+        await deny(scope, self.gate.refuse_inside(scope, refusal.failure), receive, send)
 
     def _read_headers(self, kind: str, headers: Any) -> tuple[list[str], list[str], str | None, bool]:
         """Cookie mode: the Authorization and Cookie values, the CSRF header, and whether a

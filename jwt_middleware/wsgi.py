@@ -85,7 +85,7 @@ class JWTWSGIMiddleware:
         try:  # one call site, no extra frame: the public path is the cheapest there is
             return self.app(environ, start_response)
         except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
-            challenge = self.gate.refuse(refusal.failure)
+            challenge = self.gate.refuse_inside(environ, refusal.failure)
             start_response(challenge.status_line, challenge.header_list(), sys.exc_info())
             return [challenge.body]
 

@@ -222,6 +222,10 @@ def test_dpop_bound_tokens_need_their_proof_in_django_and_drf(middleware: list[s
         assert headers_of(as_bearer)["www-authenticate"].startswith('DPoP error="invalid_token"')
         other_url = web.get(path, headers=key.headers(token, "GET", "http://testserver/api/private"))
         assert other_url.status_code == 401
+        lacking = mint(claims(cnf={"jkt": key.jkt}, scope="other"))
+        denied = web.get(path, headers=key.headers(lacking, "GET", f"http://testserver{path}"))
+        assert denied.status_code == 403
+        assert headers_of(denied)["www-authenticate"].startswith('DPoP error="insufficient_scope"')
     if middleware:  # the async path of the middleware too
         assert async_get("/me", key.headers(token, "GET", "http://testserver/me")).status_code == 200
         assert async_get("/me", {"Authorization": f"Bearer {token}"}).status_code == 401
@@ -234,3 +238,21 @@ def test_async_django_with_a_cookie_token_is_not_taken_for_a_cross_site_websocke
     with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "cookie": "access_token"}):
         response = async_get("/me", {"Cookie": f"access_token={mint()}"})
     assert response.status_code == 200 and response.json()["username"] == "alice"
+
+
+def test_the_django_middleware_serves_the_resource_metadata() -> None:
+    from django.test import override_settings
+
+    meta = {"resource": "https://api.test", "authorization_servers": ["https://auth.test"]}
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "resource_metadata": meta}):
+        for response in (
+            client().get("/.well-known/oauth-protected-resource"),
+            async_get("/.well-known/oauth-protected-resource"),
+        ):
+            assert response.status_code == 200
+            assert response.json()["authorization_servers"] == ["https://auth.test"]
+        refused = client().get("/me")
+        assert (
+            headers_of(refused)["www-authenticate"]
+            == 'Bearer resource_metadata="https://api.test/.well-known/oauth-protected-resource"'
+        )

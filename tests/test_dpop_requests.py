@@ -269,3 +269,42 @@ def test_the_host_header_names_the_proofs_url(make: Any) -> None:
     other_host = h.request("/api", headers=[("host", "evil.test"), ("authorization", f"DPoP {token}"), ("dpop", proof(token))])
     assert other_host.status == 401
     assert send(h, token, proof(token, htu=f"http://{HOST.upper()}:80/api")).status == 200
+
+
+def test_a_refusal_from_inside_the_app_names_dpop_for_a_dpop_request() -> None:
+    """FastAPI's Requires and Flask's require answer on the DPoP challenge (DRF's TokenHasScope: test_django)."""
+    import flask
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+
+    from jwt_middleware import JWTWSGIMiddleware
+    from jwt_middleware.integrations.fastapi import Requires
+    from jwt_middleware.integrations.flask import require
+    from jwt_middleware.testing import DPoPKey
+
+    settings = {"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789"}
+    key = DPoPKey()
+    token = mint(claims(cnf={"jkt": key.jkt}, scope="notes:read"))
+    api = FastAPI()
+
+    @api.post("/notes", dependencies=[Depends(Requires("notes:write"))])
+    def write() -> dict[str, bool]:
+        return {"ok": True}
+
+    api.add_middleware(JWTMiddleware, settings=load_settings(settings))
+    denied = TestClient(api).post("/notes", headers=key.headers(token, "POST", "http://testserver/notes"))
+    assert denied.status_code == 403
+    assert denied.headers["www-authenticate"].startswith('DPoP error="insufficient_scope"'), denied.headers["www-authenticate"]
+    plain = TestClient(api).post("/notes", headers={"Authorization": f"Bearer {mint(claims(scope='notes:read'))}"})
+    assert plain.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
+
+    app = flask.Flask(__name__)
+
+    @app.post("/notes")
+    @require("notes:write")
+    def create() -> Any:
+        return {"ok": True}
+
+    app.wsgi_app = JWTWSGIMiddleware(app.wsgi_app, settings=settings)  # type: ignore[method-assign]
+    denied = app.test_client().post("/notes", headers=key.headers(token, "POST", "http://localhost/notes"))
+    assert denied.status_code == 403 and denied.headers["WWW-Authenticate"].startswith('DPoP error="insufficient_scope"')

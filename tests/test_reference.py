@@ -36,6 +36,7 @@ PUBLIC_MODULES = (
     "jwt_middleware.issuing.publish",
     "jwt_middleware.stores.memory",
     "jwt_middleware.stores.redis",
+    "jwt_middleware.core.dpop",
 )
 # Their fields are the settings, each documented in docs/configuration.md (test_docs_and_exports checks it).
 FIELDS_DOCUMENTED_ELSEWHERE = {"Settings", "Provider"}

@@ -36,12 +36,14 @@ __all__ = [
     "VerifiedProof",
     "access_token_hash",
     "check_binding",
+    "is_bound",
     "normalise_htu",
     "replayed",
     "verify_proof",
 ]
 
 DEFAULT_PROOF_ALGORITHMS = frozenset({"ES256", "ES384", "PS256", "PS384", "RS256", "EdDSA", "Ed25519"})
+"""The proof algorithms accepted by default (the ``dpop_algorithms`` setting): asymmetric, widely implemented."""
 MAX_PROOF_BYTES = 8192  # a proof carries one public key: an RSA-4096 proof is about 1.5 KB
 MAX_JTI_LENGTH = 256
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -357,6 +359,16 @@ def _check_claims(
         fresh = isinstance(sent, str) and (sent == nonce if isinstance(nonce, str) else nonce.accepts(sent))
         if not fresh:
             raise ProofRejected("dpop_nonce", "the server requires a fresh DPoP nonce", "use_dpop_nonce")
+
+
+def is_bound(claims: Mapping[str, Any]) -> bool:
+    """Whether a token's claims bind it to a DPoP key (a ``cnf`` with ``jkt``).
+
+    Args:
+        claims: the token's claims.
+    """
+    cnf = claims.get("cnf")
+    return isinstance(cnf, Mapping) and "jkt" in cnf
 
 
 def check_binding(claims: Mapping[str, Any], proof: VerifiedProof | None) -> None:

@@ -81,7 +81,7 @@ def refusal(holder: Mapping[str, Any], door: str, scopes: Sequence[str], roles: 
     try:
         demand(identity_of(holder, door), scopes, roles, match)
     except AuthError as exc:
-        return gate_of(holder, door).refuse(exc)
+        return gate_of(holder, door).refuse_inside(holder, exc)
     return None
 
 

@@ -15,7 +15,7 @@ from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ..core.events import AuthEvent, Events
-from ..core.identity import Identity
+from ..core.identity import IDENTITY_KEY, Identity
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
 from .responses import Challenge, Schemes, challenge_for
@@ -181,8 +181,7 @@ class Gate:
         if where != "dpop":
             if policy.required:
                 raise _dpop.ProofRejected("dpop_required", "this resource accepts DPoP-bound tokens only", "invalid_token")
-            cnf = identity.claims.get("cnf")
-            if isinstance(cnf, Mapping) and "jkt" in cnf:
+            if _dpop.is_bound(identity.claims):
                 raise _dpop.ProofRejected(
                     "dpop_proof_missing", "a DPoP-bound token needs the DPoP scheme and a proof", "invalid_token"
                 )
@@ -282,6 +281,19 @@ class Gate:
         challenge = self._answer(failure, dpop)
         self.events.emit(AuthEvent("request.refused", failure.reason, None, None, path, _address(client), failure.status))
         return challenge
+
+    def refuse_inside(self, holder: Mapping[str, Any], exc: Exception) -> Challenge:
+        """``refuse`` for a request this gate let in, refused later by an integration inside the app.
+
+        A DPoP-bound token came with the DPoP scheme (the gate lets it in no other way), so
+        the error goes on the DPoP challenge.
+
+        Args:
+            holder: the request's ASGI scope, WSGI environ or Django ``META``.
+            exc: the failure.
+        """
+        identity = holder.get(IDENTITY_KEY)
+        return self.refuse(exc, dpop=isinstance(identity, Identity) and _dpop.is_bound(identity.claims))
 
     def _answer(self, failure: AuthError | Unavailable, dpop: bool = False) -> Challenge:
         """The challenge for a failure, built once per kind of failure, with ``on_error`` applied."""

@@ -126,14 +126,24 @@ class JWTAuthenticationMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self._acall(request)
+        metadata = self._metadata(request)
+        if metadata is not None:
+            return metadata
         refusal = None if self._is_public(request) else self._attach(request, self.gate.authenticate(**self._read(request)))
         return refusal if refusal is not None else self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
-        refusal = None
-        if not self._is_public(request):
+        refusal = self._metadata(request)
+        if refusal is None and not self._is_public(request):
             refusal = self._attach(request, await self.gate.authenticate_async(**self._read(request)))
         return refusal if refusal is not None else await self.get_response(request)
+
+    def _metadata(self, request: HttpRequest) -> HttpResponse | None:
+        """The RFC 9728 metadata document (``resource_metadata``), answered before any token is looked for."""
+        metadata = self.gate.metadata
+        if metadata is None or request.path != metadata[0] or request.method not in ("GET", "HEAD"):
+            return None
+        return _response(metadata[1])
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Answer a ``Refusal`` raised in a view (reading ``request.user``) as the middleware does.
@@ -142,7 +152,9 @@ class JWTAuthenticationMiddleware:
             request: the request.
             exception: what the view raised.
         """
-        return _response(self.gate.refuse(exception.failure)) if isinstance(exception, Refusal) else None
+        if not isinstance(exception, Refusal):
+            return None
+        return _response(self.gate.refuse_inside(request.META, exception.failure))
 
     def _is_public(self, request: HttpRequest) -> bool:
         """A public path or a CORS preflight: the request passes as anonymous."""

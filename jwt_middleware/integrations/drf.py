@@ -62,8 +62,9 @@ class _AuthenticationFailed(exceptions.AuthenticationFailed):
 
 
 def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable, dpop: bool = False) -> exceptions.APIException:
-    challenge = gate.refuse(failure, dpop=dpop)
-    request._request.META[_CHALLENGE] = challenge
+    meta = request._request.META
+    challenge = gate.refuse(failure, dpop=True) if dpop else gate.refuse_inside(meta, failure)
+    meta[_CHALLENGE] = challenge
     if challenge.status == 401:
         return _AuthenticationFailed(failure.description)
     return _Refused(challenge, failure.description)

@@ -41,7 +41,8 @@ def _answer(challenge: Challenge) -> NoReturn:
 
 
 def _refuse(failure: AuthError | Unavailable) -> NoReturn:
-    _answer(gate_of(flask.request.environ, _DOOR).refuse(failure))
+    environ = flask.request.environ
+    _answer(gate_of(environ, _DOOR).refuse_inside(environ, failure))
 
 
 def require(*scopes: str, roles: Sequence[str] = (), match: str = "all") -> Callable[[F], F]:
