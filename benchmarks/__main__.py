@@ -6,7 +6,7 @@ import logging
 import os
 import platform
 
-from . import http_load, inprocess, redis_load
+from . import dpop_cost, http_load, inprocess, redis_load
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -22,6 +22,8 @@ def main() -> None:
     r = inprocess.run(keys)
     print("\nalternatives, same RS256 token repeated (median µs):")
     alt = inprocess.alternatives(keys)
+    print("\nDPoP, in process: a cached token with a new proof each time (median µs):")
+    dp = dpop_cost.dpop_section()
     print("\nover HTTP on loopback (uvicorn in its own process, the load from this one):")
     http = http_load.http_section()
     print("\nrevocation through Redis (uvicorn, a real redis-server on loopback):")
@@ -49,6 +51,13 @@ def main() -> None:
     ratio("uvicorn req/s: AuthenticationMiddleware(PyJWT) / ours (so >= 2x is <= 0.5)", http["theirs"] / http["ours"], 0.5)
     ratio("uvicorn req/s: bare / ours (what the middleware costs)", http["bare"] / http["ours"], 1.25)
     ratio("uvicorn req/s: memory revocation / Redis revocation (so >= 0.9x is <= 1.11)", rev["memory"] / rev["redis"], 1 / 0.9)
+    floor = dp["cryptography ECDSA P-256 verify alone"]
+    for adapter in ("ASGI", "WSGI"):
+        ratio(
+            f"{adapter} DPoP request / (its Bearer request + one ECDSA verify)",
+            dp[f"{adapter} DPoP, cached token, new ES256 proof"] / (dp[f"{adapter} Bearer, cached token"] + floor),
+            1.5,
+        )
     ratio("revocation propagation p99, seconds (another process, loopback)", rev["p99"], 0.1)
 
 

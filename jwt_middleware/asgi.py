@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})
+_D = frozenset("Dd")  # how a DPoP Authorization value starts (servers strip the leading whitespace)
 
 # Every framework's spelling of an ASGI scope type-checks against ours: Starlette's and
 # FastAPI's (``MutableMapping``, as ``add_middleware`` and ``Middleware`` expect), asgiref's
@@ -113,9 +114,9 @@ class JWTMiddleware:
             query = s.get("query_string", b"").decode("latin-1")
             if self.gate.finder.may_hold(query):  # servers log path?query from this scope: drop the token
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
-        proofs: list[str] = []
+        proofs: Sequence[str] = ()
         url = ""
-        if authorization and is_dpop(authorization[0]):  # only the DPoP scheme reads the proof and the URL
+        if authorization and authorization[0][:1] in _D and is_dpop(authorization[0]):  # only DPoP reads the proof, the URL
             proofs, url = _proofs_and_url(s, path)
         outcome = await self.gate.authenticate_async(
             authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client"), proofs, url

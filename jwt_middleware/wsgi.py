@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["JWTWSGIMiddleware", "require_scopes"]
+_D = frozenset("Dd")  # how a DPoP Authorization value starts (servers strip the leading whitespace)
 
 
 class JWTWSGIMiddleware:
@@ -101,7 +102,9 @@ class JWTWSGIMiddleware:
                 environ["QUERY_STRING"] = gate.finder.without_token(query)
         proofs: Sequence[str] = ()
         url = ""
-        if authorization is not None and is_dpop(authorization):  # only the DPoP scheme reads the proof and the URL
+        if (
+            authorization is not None and authorization[:1] in _D and is_dpop(authorization)
+        ):  # only the DPoP scheme reads the proof and the URL
             proofs, url = proofs_and_url(environ)
         outcome = gate.authenticate(
             () if authorization is None else (authorization,),

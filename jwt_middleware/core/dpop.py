@@ -11,6 +11,7 @@ No I/O: the replay cache is in memory; a store for many processes plugs in as a 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from .errors import AuthError, InvalidToken
 from .jose import _b64url_decode, json_object, media_type
-from .keys import ASYMMETRIC_ALGORITHMS, SIGNATURE_ALGORITHMS, KeyRejected, from_jwk, thumbprint
+from .keys import ASYMMETRIC_ALGORITHMS, SIGNATURE_ALGORITHMS, KeyRejected, VerificationKey, from_jwk, thumbprint
 
 __all__ = [
     "DEFAULT_PROOF_ALGORITHMS",
@@ -46,6 +47,8 @@ DEFAULT_PROOF_ALGORITHMS = frozenset({"ES256", "ES384", "PS256", "PS384", "RS256
 """The proof algorithms accepted by default (the ``dpop_algorithms`` setting): asymmetric, widely implemented."""
 MAX_PROOF_BYTES = 8192  # a proof carries one public key: an RSA-4096 proof is about 1.5 KB
 MAX_JTI_LENGTH = 256
+MAX_PROOF_KEYS = 1024  # proof header segments remembered with their key (one per client key)
+_PROOF_KEYS: dict[bytes, tuple[str, VerificationKey, str]] = {}
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _HTTP_SCHEME = {"ws": "http", "wss": "https"}
@@ -211,6 +214,7 @@ def access_token_hash(token: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(token.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
+@functools.lru_cache(maxsize=1024)  # a client names the same few URLs; the server rebuilds the same few
 def normalise_htu(url: str) -> str | None:
     """A URL as ``htu`` is compared (RFC 9449 §4.3, RFC 3986 §6.2.2-6.2.3), or ``None`` if it is not one.
 
@@ -249,6 +253,37 @@ def _header(segment: bytes) -> dict[str, Any]:
     if "crit" in header or not header.keys() <= {"typ", "alg", "jwk", "kid"}:
         raise _refuse("dpop_bad_header", "the DPoP proof has header parameters that are not supported")
     return dict(header)
+
+
+def _proof_key(segment: bytes) -> tuple[str, VerificationKey, str]:
+    """The header's algorithm, public key and its thumbprint; raises for a header or key that is refused.
+
+    A client signs every proof with one key, so its header segment repeats: the verdict on
+    it, which depends on its bytes alone, is kept (bounded), and the key is built once.
+    """
+    known = _PROOF_KEYS.get(segment)
+    if known is not None:
+        return known
+    header = _header(segment)
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ASYMMETRIC_ALGORITHMS:
+        raise _refuse("dpop_bad_alg", "the DPoP proof's algorithm is not accepted")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, Mapping):
+        raise _refuse("dpop_no_key", "the DPoP proof has no jwk header")
+    if _PRIVATE_MEMBERS.intersection(jwk):
+        raise _refuse("dpop_private_key", "the DPoP proof's jwk must be a public key")
+    try:
+        key = from_jwk(jwk)
+    except KeyRejected as exc:
+        raise _refuse("dpop_bad_key", "the DPoP proof's jwk is not an accepted public key") from exc
+    if alg not in key.algorithms:
+        raise _refuse("dpop_bad_alg", "the DPoP proof's algorithm does not fit its key")
+    found = (alg, key, thumbprint(dict(jwk)))
+    if len(_PROOF_KEYS) >= MAX_PROOF_KEYS:
+        _PROOF_KEYS.clear()
+    _PROOF_KEYS[segment] = found
+    return found
 
 
 def verify_proof(
@@ -291,21 +326,9 @@ def verify_proof(
     segments = raw.split(b".")
     if len(segments) != 3 or not all(segments):
         raise _refuse("dpop_malformed", "the DPoP proof is not a compact JWS")
-    header = _header(segments[0])
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in algorithms or alg not in ASYMMETRIC_ALGORITHMS:
+    alg, key, jkt = _proof_key(segments[0])
+    if alg not in algorithms:
         raise _refuse("dpop_bad_alg", "the DPoP proof's algorithm is not accepted")
-    jwk = header.get("jwk")
-    if not isinstance(jwk, Mapping):
-        raise _refuse("dpop_no_key", "the DPoP proof has no jwk header")
-    if _PRIVATE_MEMBERS.intersection(jwk):
-        raise _refuse("dpop_private_key", "the DPoP proof's jwk must be a public key")
-    try:
-        key = from_jwk(jwk)
-    except KeyRejected as exc:
-        raise _refuse("dpop_bad_key", "the DPoP proof's jwk is not an accepted public key") from exc
-    if alg not in key.algorithms:
-        raise _refuse("dpop_bad_alg", "the DPoP proof's algorithm does not fit its key")
     try:
         signature = _b64url_decode(segments[2])
         valid = SIGNATURE_ALGORITHMS[alg].verify(segments[0] + b"." + segments[1], key.key, signature)
@@ -315,7 +338,6 @@ def verify_proof(
     if claims is None:
         raise _refuse("dpop_bad_signature", "the DPoP proof's signature does not verify")
     _check_claims(claims, method, url, access_token, max_age, leeway, nonce, time.time() if now is None else now)
-    jkt = thumbprint(dict(jwk))
     verified = VerifiedProof(jkt, alg, claims, f"{jkt}:{claims['jti']}", float(claims["iat"]) + max_age + leeway)
     if replay is not None and not replay.claim(verified.replay_key, verified.replay_until):
         raise replayed()
@@ -343,7 +365,8 @@ def _check_claims(
     if claims.get("htm") != method:
         raise _refuse("dpop_htm_mismatch", "the DPoP proof's htm is not this request's method")
     htu = claims.get("htu")
-    if not isinstance(htu, str) or normalise_htu(htu) is None or normalise_htu(htu) != normalise_htu(url):
+    sent = normalise_htu(htu) if isinstance(htu, str) else None
+    if sent is None or sent != normalise_htu(url):
         raise _refuse("dpop_htu_mismatch", "the DPoP proof's htu is not this request's URL")
     iat = claims.get("iat")
     if isinstance(iat, bool) or not isinstance(iat, int | float):

@@ -43,6 +43,7 @@ class Gate:
         self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
         self._challenges: dict[tuple[object, ...], Challenge] = {}
         self._dpop = settings.dpop_policy
+        self._dpop_required = self._dpop.required
         meta = settings.resource
         self._schemes = Schemes(not self._dpop.required, self._dpop.algs, meta.url if meta is not None else None)
         self.metadata: tuple[str, Challenge] | None = None
@@ -117,7 +118,8 @@ class Gate:
                 token, where = found
                 dpop = where == "dpop"
                 identity = self.verifier.identify(token)
-                self.bind(identity, token, where, proofs, method, url)
+                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
+                    self.bind(identity, token, where, proofs, method, url)
             outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, path, client, dpop=dpop)
@@ -150,9 +152,10 @@ class Gate:
                 token, where = found
                 dpop = where == "dpop"
                 identity = await self.verifier.identify_async(token)
-                proof = self.sender_check(identity, token, where, proofs, method, url)
-                if proof is not None:
-                    self._claim(proof, await self._claim_async(proof))
+                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
+                    proof = self.sender_check(identity, token, where, proofs, method, url)
+                    if proof is not None:
+                        self._claim(proof, await self._claim_async(proof))
             outcome = self._authorize(identity, path, method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, path, client, dpop=dpop)
