@@ -4,14 +4,17 @@ own auth service and an API behind the middleware, under uvicorn and under a thr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
-from servers import uvicorn_server, wsgi_server
+from cryptography.hazmat.primitives.asymmetric import ec
+from servers import free_socket, uvicorn_server, wsgi_server
 
 from jwt_middleware import (
     JWTMiddleware,
@@ -27,21 +30,26 @@ from jwt_middleware.server.apps import auth_asgi_app, auth_wsgi_app
 from jwt_middleware.server.endpoints import AuthEndpoints
 
 DPOP_VERSION = "2.1.2"
-FLOW = Path(__file__).parent / "node" / "dpop_flow.mjs"
+OIDC_PROVIDER_VERSION = "8.8.1"
+NODE = Path(__file__).parent / "node"
 
 
 @pytest.fixture(scope="module")
-def node_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The npm ``dpop`` package installed into this test's own scratch folder, as CI would."""
+def node_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The npm ``dpop`` and ``oidc-provider`` packages installed into this test's own scratch folder, as CI would."""
     node, npm = shutil.which("node"), shutil.which("npm")
     assert node and npm, "Node.js and npm are needed (make system-deps installs them)"
     folder = tmp_path_factory.mktemp("dpop-client")
     (folder / "package.json").write_text(json.dumps({"name": "dpop-client", "private": True, "type": "module"}))
     subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--silent", f"dpop@{DPOP_VERSION}"], cwd=folder, check=True, timeout=300
+        [npm, "install", "--no-audit", "--no-fund", "--silent", f"dpop@{DPOP_VERSION}", f"oidc-provider@{OIDC_PROVIDER_VERSION}"],
+        cwd=folder,
+        check=True,
+        timeout=300,
     )
-    shutil.copy(FLOW, folder / FLOW.name)
-    return folder / FLOW.name
+    for script in NODE.glob("*.mjs"):
+        shutil.copy(script, folder / script.name)
+    return folder
 
 
 def authenticate(username: str, password: str) -> dict[str, Any] | None:
@@ -124,8 +132,9 @@ def site(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("alg", ["ES256", "PS256", "Ed25519"])
-def test_a_dpop_client_logs_in_and_calls_the_api(node_client: Path, site: str, alg: str) -> None:
-    done = subprocess.run(["node", str(node_client), site, alg], capture_output=True, text=True, timeout=60, check=False)
+def test_a_dpop_client_logs_in_and_calls_the_api(node_folder: Path, site: str, alg: str) -> None:
+    flow = node_folder / "dpop_flow.mjs"
+    done = subprocess.run(["node", str(flow), site, alg], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     login = out["login"]
@@ -146,3 +155,58 @@ def test_a_dpop_client_logs_in_and_calls_the_api(node_client: Path, site: str, a
     assert (out["refresh_unproven"]["status"], out["refresh_unproven"]["body"]["error"]) == (400, "invalid_grant")
     assert out["refresh_after"]["status"] == 400, "a refresh without the key revoked the session"
     assert out["me_after_theft"]["status"] == 401, "and its latest access token"
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(node_folder: Path) -> Iterator[str]:
+    """node-oidc-provider on a free loopback port, with its own ES256 signing key."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))
+    env = {**os.environ, "PROVIDER_JWKS": json.dumps({"keys": [{**jwk, "kid": "provider-es256", "use": "sig", "alg": "ES256"}]})}
+    script = node_folder / "oidc_provider.mjs"
+    proc = subprocess.Popen(
+        ["node", str(script), str(port), AUDIENCE], cwd=node_folder, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        while (line := proc.stdout.readline()) and line.strip() != "ready":
+            pass
+        assert line.strip() == "ready", "node-oidc-provider did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+AUDIENCE = "https://notes.example"
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_dpop_bound_token_from_node_oidc_provider(node_folder: Path, oidc_provider: str, kind: str) -> None:
+    """A real OpenID provider's DPoP-bound access token (RFC 9068, cnf.jkt): accepted with its proof, refused without."""
+    settings = {
+        "algorithms": ["ES256"],
+        "issuer": oidc_provider,
+        "oidc_discovery": True,
+        "audience": AUDIENCE,
+        "token_types": ["at+jwt"],
+        "dpop": "required",
+    }
+    app = asgi_api(settings) if kind == "asgi" else wsgi_api(settings)
+    with uvicorn_server(app, lifespan="off") if kind == "asgi" else wsgi_server(app) as address:
+        flow = node_folder / "provider_flow.mjs"
+        api = f"http://{address}/api/me"
+        done = subprocess.run(["node", str(flow), oidc_provider, api], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["token_status"], out.get("token_type")) == (200, "DPoP"), done.stdout
+    assert out["dpop"]["status"] == 200, out["dpop"]
+    assert json.loads(out["dpop"]["body"]) == {"sub": "notes-client", "cnf": {"jkt": out["jkt"]}}
+    assert out["replayed"]["status"] == 401 and out["replayed"]["challenge"].startswith('DPoP error="invalid_dpop_proof"')
+    assert out["bearer"]["status"] == 401 and out["bearer"]["challenge"].startswith('DPoP error="invalid_token"')
+    assert "Bearer" not in out["bearer"]["challenge"], "dpop: required names DPoP alone"
