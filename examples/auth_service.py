@@ -70,6 +70,16 @@ def _stores() -> tuple[Any, Any, Any]:
     return RedisRefreshStore(url), RedisRevocationStore(url), throttle
 
 
+def _dpop_replay() -> Any:
+    """Where the token endpoint records DPoP proofs: Redis when processes share it, else memory (the default)."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return None
+    from jwt_middleware.stores.redis import RedisDPoPReplay
+
+    return RedisDPoPReplay(url)
+
+
 ring = KeyRing(_signing_key())
 issuer = TokenIssuer(ring, issuer=ISSUER, audience=AUDIENCE, access_ttl=int(os.environ.get("AUTH_ACCESS_TTL", "300")))
 refresh_store, revocation, throttle = _stores()
@@ -85,7 +95,9 @@ def authenticate(username: str, password: str) -> dict[str, Any] | None:
     return {"sub": username, "scope": user[1]}
 
 
-endpoints = AuthEndpoints(tokens, authenticate, base_url=ISSUER, throttle=throttle, secure_cookies=SECURE_COOKIES)
+endpoints = AuthEndpoints(
+    tokens, authenticate, base_url=ISSUER, throttle=throttle, secure_cookies=SECURE_COOKIES, dpop_replay=_dpop_replay()
+)
 
 
 async def metrics_page(request: Request) -> Response:

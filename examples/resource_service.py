@@ -41,10 +41,13 @@ async def add_note(request: Request) -> JSONResponse:
 
 def build_app(revocation: Any = None, dpop_max_age_seconds: float = 60) -> Starlette:
     """The service; ``revocation`` defaults to a Redis store when REDIS_URL is set."""
-    if revocation is None and os.environ.get("REDIS_URL"):
-        from jwt_middleware.stores.redis import RedisRevocationStore
+    replay = None  # DPoP proofs: remembered per process, or in Redis when processes share the load
+    if os.environ.get("REDIS_URL"):
+        from jwt_middleware.stores.redis import RedisDPoPReplay, RedisRevocationStore
 
-        revocation = RedisRevocationStore(os.environ["REDIS_URL"])
+        replay = RedisDPoPReplay(os.environ["REDIS_URL"])
+        if revocation is None:
+            revocation = RedisRevocationStore(os.environ["REDIS_URL"])
     settings: dict[str, Any] = {
         "algorithms": ["ES256", "RS256", "EdDSA"],
         "issuer": ISSUER,
@@ -54,6 +57,7 @@ def build_app(revocation: Any = None, dpop_max_age_seconds: float = 60) -> Starl
         "exclude_paths": ["/health"],
         "revocation": revocation,
         "dpop_max_age_seconds": dpop_max_age_seconds,
+        "dpop_replay": replay,
         "resource_metadata": {
             "resource": RESOURCE,
             "authorization_servers": [ISSUER],

@@ -106,3 +106,30 @@ def test_cookie_mode_needs_csrf_for_writes(services: tuple[Client, Client, Clien
     assert api.call("GET", "/api/me", headers=cookie)[0] == 200
     assert api.call("POST", "/api/notes", {"text": "x"}, cookie)[0] == 400
     assert api.call("POST", "/api/notes", {"text": "x"}, {**cookie, "X-CSRF-Token": "c5rf"})[0] == 200
+
+
+def test_dpop_bound_tokens_across_two_auth_processes_sharing_redis(services: tuple[Client, Client, Client]) -> None:
+    from jwt_middleware.testing import DPoPKey
+
+    auth_a, auth_b, api = services
+    key, thief = DPoPKey(), DPoPKey()
+    token_url = f"http://127.0.0.1:{auth_a.port}/auth/token"  # the issuer's URL: where a load balancer sends both
+    login = {"grant_type": "password", "username": "alice", "password": "wonderland"}
+    proof = key.proof("POST", token_url)
+    status, pair, _ = auth_a.call("POST", "/auth/token", login, {"DPoP": proof})
+    assert (status, pair["token_type"]) == (200, "DPoP")
+    status, again, _ = auth_b.call("POST", "/auth/token", login, {"DPoP": proof})
+    assert (status, again["error"]) == (400, "invalid_dpop_proof"), "the other process saw the proof in Redis"
+    api_url = f"http://127.0.0.1:{api.port}/api/me"
+    status, me, _ = api.call("GET", "/api/me", headers=key.headers(pair["access_token"], "GET", api_url))
+    assert (status, me["sub"]) == (200, "alice")
+    assert api.call("GET", "/api/me", headers=bearer(pair["access_token"]))[0] == 401
+    refresh = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+    status, rotated, _ = auth_b.call("POST", "/auth/token", refresh, {"DPoP": key.proof("POST", token_url)})
+    assert (status, rotated["token_type"]) == (200, "DPoP")
+    stolen = {"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}
+    status, refused, _ = auth_a.call("POST", "/auth/token", stolen, {"DPoP": thief.proof("POST", token_url)})
+    assert (status, refused["error_description"]) == (400, "refresh token dpop_key_mismatch")
+    status, _, _ = auth_b.call("POST", "/auth/token", stolen, {"DPoP": key.proof("POST", token_url)})
+    assert status == 400, "the session is over: the family was revoked"
+    assert api.call("GET", "/api/me", headers=key.headers(rotated["access_token"], "GET", api_url))[0] == 401
