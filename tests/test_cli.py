@@ -164,6 +164,17 @@ def test_explain_golden_a_valid_token_and_each_failure() -> None:
     assert "  exp          -" in other_key.stdout, "what comes after the refusal is not reached"
 
 
+def test_explain_says_when_a_token_is_dpop_bound() -> None:
+    flags = ["--secret", SECRET, "--alg", "HS256", "--issuer", "https://idp.test", "--audience", "api"]
+    bound = run_at("explain", mint({**FIXED, "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}), *flags)
+    assert bound.returncode == 0
+    assert bound.stdout.splitlines()[-1] == (
+        "binding: DPoP key 0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I: accepted only as "
+        "'Authorization: DPoP <token>' with a fresh proof by that key"
+    )
+    assert "binding" not in run_at("explain", mint(FIXED), *flags).stdout
+
+
 def test_verify_refusal_says_what_to_change() -> None:
     out = run_at("verify", mint(FIXED), "--secret", SECRET, "--alg", "HS256", "--issuer", "https://other.test")
     assert out.returncode == 1 and out.stdout == ""

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config.settings import load_settings
 from ..core import jose
+from ..core.dpop import is_bound
 from ..core.errors import AuthError, ConfigError, Unavailable
 from ..gate.verifier import Verifier
 from .common import (
@@ -159,6 +160,13 @@ def _facts(token: str, current: float, leeway: float) -> dict[str, str]:
     return facts
 
 
+def _bound_to(token: str) -> str | None:
+    """The thumbprint a verified token is bound to (RFC 9449 ``cnf.jkt``), or ``None``."""
+    claims = jose.parse(jose.compact(token)).claims
+    cnf = claims.get("cnf")
+    return str(cnf["jkt"]) if is_bound(claims) and isinstance(cnf, Mapping) else None
+
+
 def _failed_check(exc: AuthError | Unavailable) -> str:
     if exc.reason in ("missing_claim", "bad_claim"):
         named = exc.description.replace("required claim ", "").split()[0]
@@ -228,6 +236,9 @@ def run_explain(args: argparse.Namespace) -> int:
         print(f"  {check:<12} {verdict:<24} {shown[check] if reached or check == failed else 'not reached'}")
     if exc is None:
         print("result: valid")
+        cnf = _bound_to(token)
+        if cnf is not None:
+            print(f"binding: DPoP key {cnf}: accepted only as 'Authorization: DPoP <token>' with a fresh proof by that key")
         return EXIT_OK
     print(f"result: refused ({exc.reason}): {exc.description}")
     print(f"hint: {_hint(exc, facts)}")
