@@ -17,18 +17,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from .config.settings import Settings, load_settings
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from .gate.doors import GATE_KEY, Refusal
-from .gate.finder import is_dpop, request_url
+from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, request_url, split_proofs
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})
-_D = frozenset("Dd")  # how a DPoP Authorization value starts (servers strip the leading whitespace)
 
 # Every framework's spelling of an ASGI scope type-checks against ours: Starlette's and
 # FastAPI's (``MutableMapping``, as ``add_middleware`` and ``Middleware`` expect), asgiref's
@@ -116,7 +114,9 @@ class JWTMiddleware:
                 s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
         proofs: Sequence[str] = ()
         url = ""
-        if authorization and authorization[0][:1] in _D and is_dpop(authorization[0]):  # only DPoP reads the proof, the URL
+        if (
+            authorization and authorization[0][:1] in DPOP_INITIALS and is_dpop(authorization[0])
+        ):  # only DPoP reads the proof, the URL
             proofs, url = _proofs_and_url(s, path)
         outcome = await self.gate.authenticate_async(
             authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client"), proofs, url
@@ -177,14 +177,14 @@ def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[list[str], str]:
     host = None
     for name, value in scope["headers"]:
         if name == b"dpop":
-            proofs.extend(p.strip(" \t") for p in value.decode("latin-1").split(","))
+            proofs.extend(split_proofs(value.decode("latin-1")))
         elif name == b"host":
             host = value.decode("latin-1")
     if host is None:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server and server[1] is not None else (server[0] if server else "")
     raw = scope.get("raw_path")
-    target = raw.decode("latin-1").partition("?")[0] if raw else quote(path, safe="/:@!$&'()*+,;=-._~")
+    target = raw.decode("latin-1").partition("?")[0] if raw else quoted_path(path, "utf-8")
     default = "ws" if scope["type"] == "websocket" else "http"
     return proofs, request_url(scope.get("scheme") or default, host, target)
 

@@ -21,7 +21,7 @@ from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
 from .gate.doors import GATE_KEY, Refusal, refusal
-from .gate.finder import is_dpop, proofs_and_url
+from .gate.finder import DPOP_INITIALS, is_dpop, proofs_and_url
 from .gate.gate import Gate
 from .gate.responses import Challenge
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["JWTWSGIMiddleware", "require_scopes"]
-_D = frozenset("Dd")  # how a DPoP Authorization value starts (servers strip the leading whitespace)
 
 
 class JWTWSGIMiddleware:
@@ -103,7 +102,7 @@ class JWTWSGIMiddleware:
         proofs: Sequence[str] = ()
         url = ""
         if (
-            authorization is not None and authorization[:1] in _D and is_dpop(authorization)
+            authorization is not None and authorization[:1] in DPOP_INITIALS and is_dpop(authorization)
         ):  # only the DPoP scheme reads the proof and the URL
             proofs, url = proofs_and_url(environ)
         outcome = gate.authenticate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,27 @@ class DPoPPolicy:
     def algs(self) -> str:
         """The challenge's ``algs`` parameter: the accepted algorithms, space-separated."""
         return " ".join(sorted(self.algorithms))
+
+    def check(
+        self, proofs: Sequence[str], *, method: str, url: str, access_token: str | None = None, record: bool = False
+    ) -> _dpop.VerifiedProof:
+        """The request's one proof checked with these settings (RFC 9449 §4.3); raises ``ProofRejected``.
+
+        Args:
+            proofs: the request's ``DPoP`` header values; exactly one is accepted (§4.3, check 1).
+            method: the request's method.
+            url: the request's URL as the client addressed it.
+            access_token: the token the proof comes with (its ``ath``); none at a token endpoint.
+            record: record the ``jti`` in ``replay`` here; ``False`` when the caller does (to await a store).
+        """
+        if not proofs:
+            raise _dpop.ProofRejected("dpop_no_proof", "the DPoP scheme needs a DPoP proof header")
+        if len(proofs) > 1:
+            raise _dpop.ProofRejected("dpop_multiple_proofs", "send exactly one DPoP proof header")
+        return _dpop.verify_proof(
+            proofs[0], method=method, url=url, access_token=access_token, algorithms=self.algorithms,
+            max_age=self.max_age, leeway=self.leeway, nonce=self.nonces, replay=self.replay if record else None,
+        )  # fmt: skip
 
 
 def dpop_policy(mode: Any, max_age: Any, algorithms: Any, nonce: Any, replay: Any, leeway: float) -> DPoPPolicy:

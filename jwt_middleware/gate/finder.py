@@ -135,6 +135,25 @@ class TokenFinder:
         return values[0] if len(values) == 1 and values[0] else None
 
 
+DPOP_INITIALS = frozenset("Dd")  # how a DPoP Authorization value starts: the adapters test it before calling is_dpop
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a decoded path keeps when quoted again
+
+
+def split_proofs(value: str) -> list[str]:
+    """The proofs in one ``DPoP`` header value: a server joins repeated headers with commas, and a proof has none."""
+    return [proof.strip(_OWS) for proof in value.split(",")]
+
+
+def quoted_path(path: str, encoding: str) -> str:
+    """A decoded path percent-encoded again, as a client sends it.
+
+    Args:
+        path: the decoded path.
+        encoding: how it was decoded: ``utf-8`` for ASGI's ``path``, ``latin-1`` for WSGI's ``PATH_INFO`` (PEP 3333).
+    """
+    return quote(path.encode(encoding, "replace"), safe=_PATH_SAFE)
+
+
 def is_dpop(authorization: str) -> bool:
     """Whether an ``Authorization`` value uses the DPoP scheme (so the request's proof and URL are needed)."""
     return authorization.lstrip(_OWS)[:5].lower() == "dpop "
@@ -153,11 +172,13 @@ def request_url(scheme: str, host: str, target: str) -> str:
     return f"{scheme}://{host}{target or '/'}"
 
 
-def proofs_and_url(environ: Mapping[str, Any]) -> tuple[list[str], str]:
-    """The ``DPoP`` header values (a server joins repeated headers with commas), and the URL the client addressed.
+def proofs_and_url(environ: Mapping[str, Any], scheme: str | None = None) -> tuple[list[str], str]:
+    """The ``DPoP`` header values, and the URL the client addressed.
 
     Args:
         environ: the WSGI environ (or Django's ``request.META``).
+        scheme: the request's scheme when the caller knows it better (Django's ``request.scheme``);
+            default ``wsgi.url_scheme``.
     """
     proofs = environ.get("HTTP_DPOP")
     host = environ.get("HTTP_HOST")
@@ -165,13 +186,11 @@ def proofs_and_url(environ: Mapping[str, Any]) -> tuple[list[str], str]:
         port = environ.get("SERVER_PORT", "")
         host = environ.get("SERVER_NAME", "") + (f":{port}" if port else "")  # htu comparison drops a default port
     raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
-    if raw:
-        target = raw.partition("?")[0]
-    else:
-        decoded = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
-        target = quote(decoded, safe="/:@!$&'()*+,;=-._~")
-    url = request_url(environ.get("wsgi.url_scheme", "http"), host, target)
-    return ([] if proofs is None else [p.strip(" \t") for p in proofs.split(",")]), url
+    target = (
+        raw.partition("?")[0] if raw else quoted_path(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), "latin-1")
+    )
+    url = request_url(scheme or environ.get("wsgi.url_scheme", "http"), host, target)
+    return ([] if proofs is None else split_proofs(proofs)), url
 
 
 def _refuse_folded(value: str) -> None:

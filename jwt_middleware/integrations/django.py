@@ -222,7 +222,7 @@ def dpop_parts(request: HttpRequest, authorization: str | None) -> tuple[list[st
     """
     if authorization is None or not is_dpop(authorization):
         return [], ""
-    return proofs_and_url({**request.META, "wsgi.url_scheme": request.scheme or "http"})
+    return proofs_and_url(request.META, request.scheme)
 
 
 def _user(request: HttpRequest) -> Any:

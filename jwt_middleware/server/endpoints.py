@@ -21,6 +21,7 @@ from ..config.settings import load_settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, ConfigError
 from ..core.events import AuthEvent
+from ..gate.finder import split_proofs
 from ..gate.verifier import Verifier
 from ..issuing import cookies
 from ..issuing.publish import DISCOVERY_PATH, JWKS_PATH
@@ -333,15 +334,11 @@ class AuthEndpoints:
         The proof's ``htu`` is this endpoint's public URL (``base_url`` and the path). Called
         through the driver, so a Redis replay cache is never waited on in an event loop.
         """
-        proofs = [p.strip(" \t") for p in request.headers["dpop"].split(",")]
         policy = self.dpop
         try:
-            if len(proofs) != 1:
-                raise _dpop.ProofRejected("dpop_multiple_proofs", "send exactly one DPoP proof header")
-            proof = _dpop.verify_proof(
-                proofs[0], method=request.method, url=self.base_url + request.path, algorithms=policy.algorithms,
-                max_age=policy.max_age, leeway=policy.leeway, nonce=policy.nonces, replay=policy.replay,
-            )  # fmt: skip
+            proof = policy.check(
+                split_proofs(request.headers["dpop"]), method=request.method, url=self.base_url + request.path, record=True
+            )
         except _dpop.ProofRejected as exc:
             self._event("token.refused", exc.reason, "", request)
             nonce = () if policy.nonces is None else (("dpop-nonce", policy.nonces.current()),)
