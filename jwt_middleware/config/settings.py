@@ -196,10 +196,10 @@ class Settings:
             self.dpop, self.dpop_max_age_seconds, self.dpop_algorithms, self.dpop_nonce, self.dpop_replay, float(self.leeway)
         )
         object.__setattr__(self, "dpop_policy", policy)
-        allow_http = bool(self.jwks_allow_http)
         meta = resource_metadata(
-            self.resource_metadata, dpop_algs=sorted(policy.algorithms), dpop_required=policy.required, allow_http=allow_http
-        )
+            self.resource_metadata, dpop_algs=sorted(policy.algorithms), dpop_required=policy.required,
+            allow_http=bool(self.jwks_allow_http),
+        )  # fmt: skip
         object.__setattr__(self, "resource", meta)
 
     def _check_front(self) -> None:

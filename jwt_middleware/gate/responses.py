@@ -107,7 +107,7 @@ def _www_authenticate(
         return _challenge("Bearer", _params(realm, error, description, scope) + meta)
     challenge = _challenge("DPoP", [*_params(realm, error, description, scope), f'algs="{schemes.dpop_algs}"', *meta])
     if schemes.bearer:
-        challenge += ", " + _challenge("Bearer", ([f'realm="{realm}"'] if realm is not None else []) + meta)
+        challenge += ", " + _challenge("Bearer", _params(realm, None, "", "") + meta)  # named bare: realm only
     return challenge
 
 

@@ -135,12 +135,12 @@ class AuthEndpoints:
             raise ConfigError("trusted_proxies", "expected IP addresses or networks") from exc
         self.secure = secure_cookies
         settings = tokens.issuer.settings(revocation=tokens.revocation, required_claims=["exp", "jti"])
-        self.verifier = Verifier(load_settings(settings))  # the service's own keys, as it signs today
-        policy = load_settings(
+        own = load_settings(
             settings, dpop_replay=dpop_replay, dpop_algorithms=list(dpop_algorithms),
             dpop_max_age_seconds=dpop_max_age_seconds, dpop_nonce=dpop_nonce,
-        ).dpop_policy  # fmt: skip
-        self.dpop = policy
+        )  # fmt: skip
+        self.verifier = Verifier(own)  # the service's own keys, as it signs today
+        self.dpop = own.dpop_policy  # the token endpoint's proof checks
 
     # -- routing ---------------------------------------------------------------------------------
     def route(self, request: Request) -> tuple[str, Response | None]:
