@@ -72,7 +72,7 @@ class JWTMiddleware:
         self._query_key = self.gate.finder.query_key
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
-        self._metadata = self.gate.metadata
+        self._metadata = self.gate.serves_metadata
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
@@ -86,8 +86,8 @@ class JWTMiddleware:
         s: dict[str, Any] = scope  # type: ignore[assignment]
         s[GATE_KEY] = self.gate
         path = s["path"]
-        if self._metadata is not None and path == self._metadata[0] and s.get("method") in ("GET", "HEAD"):
-            await _deny_http(s, self._metadata[1], receive, send)  # RFC 9728 metadata: public, answered here
+        if self._metadata and (document := self.gate.metadata_for(path, s.get("method"))) is not None:
+            await _deny_http(s, document, receive, send)  # RFC 9728 metadata: public, answered here
             return
         if (
             path in self._public_exact

@@ -51,7 +51,7 @@ class JWTWSGIMiddleware:
         self._public_prefixes = public.matches if public.has_prefixes else None
         self._reads_cookies = self.gate.finder.cookie is not None  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.finder.query_key
-        self._metadata = self.gate.metadata
+        self._metadata = self.gate.serves_metadata
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -68,9 +68,9 @@ class JWTWSGIMiddleware:
         if script:
             path = script + path
         environ[GATE_KEY] = self.gate
-        if self._metadata is not None and path == self._metadata[0] and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            start_response(self._metadata[1].status_line, self._metadata[1].header_list())  # RFC 9728 metadata
-            return [self._metadata[1].body]
+        if self._metadata and (document := self.gate.metadata_for(path, environ.get("REQUEST_METHOD"))) is not None:
+            start_response(document.status_line, document.header_list())  # RFC 9728 metadata
+            return [document.body]
         if (
             path in self._public_exact
             or (self._public_prefixes is not None and self._public_prefixes(path))

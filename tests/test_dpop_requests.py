@@ -195,6 +195,9 @@ def test_resource_metadata_is_served_and_named_in_every_challenge(make: Any) -> 
     h, _ = build(make, resource_metadata=meta)
     doc = h.request("/.well-known/oauth-protected-resource/api")
     assert (doc.status, doc.called) == (200, False)
+    bare = h.request("/.well-known/oauth-protected-resource")  # the path DESIGN.md names, for any resource
+    assert (bare.status, bare.body) == (200, doc.body)
+    assert h.request("/.well-known/oauth-protected-resource", method="POST").status == 401, "GET and HEAD only"
     assert doc.json == {
         "resource": "https://api.test/api",
         "authorization_servers": ["https://auth.test"],

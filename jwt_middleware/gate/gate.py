@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..config.resource import WELL_KNOWN
 from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
@@ -46,14 +47,26 @@ class Gate:
         self._dpop_required = self._dpop.required
         meta = settings.resource
         self._schemes = Schemes(not self._dpop.required, self._dpop.algs, meta.url if meta is not None else None)
-        self.metadata: tuple[str, Challenge] | None = None
-        if meta is not None:  # RFC 9728 §3: answered by the adapters before any token is looked for
-            headers = (
-                ("content-type", "application/json"),
-                ("cache-control", "public, max-age=3600"),
-                ("access-control-allow-origin", "*"),
-            )
-            self.metadata = (meta.path, Challenge(200, headers, meta.body(), "resource_metadata"))
+        self.serves_metadata = meta is not None
+        self._metadata_paths = frozenset() if meta is None else frozenset({WELL_KNOWN, meta.path})
+        headers = (("content-type", "application/json"), ("cache-control", "public, max-age=3600"))
+        cors = (("access-control-allow-origin", "*"),)  # public, and read by browser clients too
+        self._metadata = None if meta is None else Challenge(200, (*headers, *cors), meta.body(), "resource_metadata")
+
+    def metadata_for(self, path: str, method: str | None) -> Challenge | None:
+        """The RFC 9728 metadata response when the request asks for it (``resource_metadata``), else ``None``.
+
+        Answered before any token is looked for, at ``/.well-known/oauth-protected-resource``
+        and, for a resource with a path, at that path after it (RFC 9728 §3.1, the URL that
+        challenges name).
+
+        Args:
+            path: the request path.
+            method: the request method (``GET`` and ``HEAD`` are answered).
+        """
+        if path in self._metadata_paths and method in ("GET", "HEAD"):
+            return self._metadata
+        return None
 
     def _token(
         self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None, cross_site: bool

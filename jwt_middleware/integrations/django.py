@@ -140,10 +140,8 @@ class JWTAuthenticationMiddleware:
 
     def _metadata(self, request: HttpRequest) -> HttpResponse | None:
         """The RFC 9728 metadata document (``resource_metadata``), answered before any token is looked for."""
-        metadata = self.gate.metadata
-        if metadata is None or request.path != metadata[0] or request.method not in ("GET", "HEAD"):
-            return None
-        return _response(metadata[1])
+        document = self.gate.metadata_for(request.path, request.method) if self.gate.serves_metadata else None
+        return None if document is None else _response(document)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Answer a ``Refusal`` raised in a view (reading ``request.user``) as the middleware does.
