@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .config.settings import Settings, load_settings
@@ -23,6 +23,7 @@ from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from .gate.doors import GATE_KEY, Refusal
 from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, request_url, split_proofs
 from .gate.gate import Gate
+from .gate.request import Request
 from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
@@ -63,13 +64,13 @@ class JWTMiddleware:
             raise TypeError("JWTMiddleware needs the ASGI app to wrap")
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
-        self._preflight = self.gate.settings.cors_preflight
+        self._preflight = self.gate.preflight
         self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
         public = self.gate.public_paths
         self._public_exact = public.exact  # one set lookup decides the common public path
         self._public_prefixes = public.matches if public.has_prefixes else None
-        self._reads_cookies = self.gate.finder.cookie is not None
-        self._query_key = self.gate.finder.query_key
+        self._reads_cookies = self.gate.reads_cookies
+        self._query_key = self.gate.query_param
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
         self._metadata = self.gate.serves_metadata
@@ -102,25 +103,7 @@ class JWTMiddleware:
             except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
                 await self._refuse(s, refusal, receive, send)
             return
-        if self._reads_cookies:
-            authorization, cookies, csrf, cross_site = self._read_headers(kind, s["headers"])
-        else:  # only the Authorization header matters: one pass, no branches
-            authorization = [value.decode("latin-1") for name, value in s["headers"] if name == b"authorization"]
-            cookies, csrf, cross_site = [], None, False
-        query = ""
-        if self._query_key is not None:
-            query = s.get("query_string", b"").decode("latin-1")
-            if self.gate.finder.may_hold(query):  # servers log path?query from this scope: drop the token
-                s["query_string"] = self.gate.finder.without_token(query).encode("latin-1")
-        proofs: Sequence[str] = ()
-        url = ""
-        if (
-            authorization and authorization[0][:1] in DPOP_INITIALS and is_dpop(authorization[0])
-        ):  # only DPoP reads the proof, the URL
-            proofs, url = _proofs_and_url(s, path)
-        outcome = await self.gate.authenticate_async(
-            authorization, cookies, query, path, s.get("method", "GET"), csrf, cross_site, s.get("client"), proofs, url
-        )
+        outcome = await self.gate.authenticate_async(self._request(s, kind, path))
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
             s["user"] = ANONYMOUS
@@ -147,9 +130,31 @@ class JWTMiddleware:
         deny = _deny_websocket if scope["type"] == "websocket" else _deny_http
         await deny(scope, self.gate.refuse_inside(scope, refusal.failure), receive, send)
 
-    def _read_headers(self, kind: str, headers: Any) -> tuple[list[str], list[str], str | None, bool]:
-        """Cookie mode: the Authorization and Cookie values, the CSRF header, and whether a
-        WebSocket handshake comes from another origin."""
+    def _request(self, scope: dict[str, Any], kind: str, path: str) -> Request:
+        """The neutral request of an ASGI scope (the only ASGI-specific step before the gate)."""
+        if self._reads_cookies:
+            authorization, cookies, csrf, origin, host = self._read_headers(scope["headers"])
+        else:  # only the Authorization header matters: one pass, no branches
+            authorization = [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
+            cookies, csrf, origin, host = [], None, None, None
+        query = ""
+        if self._query_key is not None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            scrubbed = self.gate.scrub_query(query)
+            if scrubbed is not None:  # servers log path?query from this scope: drop the token
+                scope["query_string"] = scrubbed.encode("latin-1")
+        proofs: tuple[str, ...] = ()
+        url = ""
+        if authorization and authorization[0][:1] in DPOP_INITIALS and is_dpop(authorization[0]):  # only DPoP reads these
+            proofs, url = _proofs_and_url(scope, path)
+        client = scope.get("client")
+        return Request(
+            scope.get("method", "GET"), path, tuple(authorization), tuple(cookies), query, csrf, proofs, url,
+            client[0] if client else None, kind == "websocket", origin, host,
+        )  # fmt: skip
+
+    def _read_headers(self, headers: Any) -> tuple[list[str], list[str], str | None, str | None, str | None]:
+        """Cookie mode: the Authorization and Cookie values, the CSRF header, ``Origin`` and ``Host``."""
         authorization: list[str] = []
         cookies: list[str] = []
         csrf = origin = host = None
@@ -162,16 +167,15 @@ class JWTMiddleware:
             elif name == b"cookie":
                 cookies.append(value.decode("latin-1"))
             elif name == b"origin":
-                origin = value
+                origin = value.decode("latin-1")
             elif name == b"host":
-                host = value
+                host = value.decode("latin-1")
             elif name == self._csrf_header:
                 csrf = value.decode("latin-1")
-        cross_site = kind == "websocket" and origin is not None and not _same_origin(origin, host)
-        return authorization, cookies, csrf, cross_site
+        return authorization, cookies, csrf, origin, host
 
 
-def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[list[str], str]:
+def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[tuple[str, ...], str]:
     """The ``DPoP`` header values, and the URL the client addressed (``Host``, the raw path: what ``htu`` names)."""
     proofs: list[str] = []
     host = None
@@ -186,18 +190,13 @@ def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[list[str], str]:
     raw = scope.get("raw_path")
     target = raw.decode("latin-1").partition("?")[0] if raw else quoted_path(path, "utf-8")
     default = "ws" if scope["type"] == "websocket" else "http"
-    return proofs, request_url(scope.get("scheme") or default, host, target)
+    return tuple(proofs), request_url(scope.get("scheme") or default, host, target)
 
 
 def _is_preflight(headers: Any) -> bool:
     """A CORS preflight: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` (Fetch standard)."""
     names = {name for name, _ in headers}
     return b"origin" in names and b"access-control-request-method" in names
-
-
-def _same_origin(origin: bytes, host: bytes | None) -> bool:
-    """A browser's WebSocket ``Origin`` (``scheme://host[:port]``) names the host it connects to."""
-    return host is not None and origin.partition(b"://")[2].lower() == host.lower()
 
 
 async def _until_expiry(app: Any, scope: Any, receive: Receive, send: Send, deadline: float) -> None:

@@ -21,8 +21,8 @@ from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
 from .gate.doors import GATE_KEY, Refusal, refusal
-from .gate.finder import DPOP_INITIALS, is_dpop, proofs_and_url
 from .gate.gate import Gate
+from .gate.request import environ_path, from_environ
 from .gate.responses import Challenge
 
 if TYPE_CHECKING:
@@ -43,14 +43,14 @@ class JWTWSGIMiddleware:
     def __init__(self, app: WSGIApplication, /, settings: Settings | Mapping[str, Any] | None = None, **overrides: Any) -> None:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
-        self._preflight = self.gate.settings.cors_preflight
+        self._preflight = self.gate.preflight
         header = self.gate.csrf_header
         self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
         public = self.gate.public_paths
         self._public_exact = public.exact  # one set lookup decides the common public path
         self._public_prefixes = public.matches if public.has_prefixes else None
-        self._reads_cookies = self.gate.finder.cookie is not None  # the CSRF cookie exists only in cookie mode
-        self._query_key = self.gate.finder.query_key
+        self._reads_cookies = self.gate.reads_cookies  # the CSRF cookie exists only in cookie mode
+        self._query_key = self.gate.query_param
         self._metadata = self.gate.serves_metadata
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
@@ -63,10 +63,7 @@ class JWTWSGIMiddleware:
         return self.gate.verifier.health()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        script = environ.get("SCRIPT_NAME")
-        path = environ.get("PATH_INFO", "")
-        if script:
-            path = script + path
+        path = environ_path(environ)
         environ[GATE_KEY] = self.gate
         if self._metadata and (document := self.gate.metadata_for(path, environ.get("REQUEST_METHOD"))) is not None:
             start_response(document.status_line, document.header_list())  # RFC 9728 metadata
@@ -91,31 +88,14 @@ class JWTWSGIMiddleware:
 
     def _authenticate(self, environ: WSGIEnvironment, path: str) -> Challenge | None:
         """Verify the request's token and attach what it says; the refusal, or ``None`` to call the app."""
-        gate = self.gate
-        authorization = environ.get("HTTP_AUTHORIZATION")
-        cookie = environ.get("HTTP_COOKIE") if self._reads_cookies else None
         query = ""
         if self._query_key is not None:
             query = environ.get("QUERY_STRING", "")
-            if gate.finder.may_hold(query):  # the app never needs the token again; logs must not see it
-                environ["QUERY_STRING"] = gate.finder.without_token(query)
-        proofs: Sequence[str] = ()
-        url = ""
-        if (
-            authorization is not None and authorization[:1] in DPOP_INITIALS and is_dpop(authorization)
-        ):  # only the DPoP scheme reads the proof and the URL
-            proofs, url = proofs_and_url(environ)
-        outcome = gate.authenticate(
-            () if authorization is None else (authorization,),
-            () if cookie is None else (cookie,),
-            query,
-            path,
-            environ.get("REQUEST_METHOD", "GET"),
-            environ.get(self._csrf_key) if self._csrf_key else None,
-            environ.get("REMOTE_ADDR"),
-            proofs,
-            url,
-        )
+            scrubbed = self.gate.scrub_query(query)
+            if scrubbed is not None:  # the app never needs the token again; logs must not see it
+                environ["QUERY_STRING"] = scrubbed
+        request = from_environ(environ, path, cookies=self._reads_cookies, query=query, csrf_key=self._csrf_key)
+        outcome = self.gate.authenticate(request)
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         elif isinstance(outcome, Challenge):

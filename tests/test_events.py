@@ -25,6 +25,7 @@ from jwt_middleware import (
 )
 from jwt_middleware.core.events import KINDS, subject_digest
 from jwt_middleware.gate.gate import Gate
+from jwt_middleware.gate.request import Request
 
 HS = {"algorithms": ["HS256"], "secret": SECRET}
 
@@ -86,7 +87,7 @@ def test_a_list_of_hooks_and_a_bad_one() -> None:
     first: list[str] = []
     second: list[str] = []
     gate = Gate(load_settings({**HS, "on_event": [lambda e: first.append(e.kind), lambda e: second.append(e.kind)]}))
-    gate.authenticate([f"Bearer {mint()}"], [], "", "/", "GET")
+    gate.authenticate(Request("GET", "/", (f"Bearer {mint()}",)))
     assert first == second == ["request.authenticated"]
     with pytest.raises(ConfigError, match="on_event"):
         load_settings({**HS, "on_event": ["not callable"]})
@@ -98,10 +99,10 @@ def test_key_fetch_events() -> None:
     ks.keys = [rsa_pair().jwk()]
     try:
         gate = Gate(load_settings({"algorithms": ["RS256"], "jwks_url": ks.jwks_url, "on_event": seen.append}))
-        gate.authenticate([f"Bearer {rsa_pair().sign(claims())}"], [], "", "/", "GET")
+        gate.authenticate(Request("GET", "/", (f"Bearer {rsa_pair().sign(claims())}",)))
         ks.status = 500
         gate.verifier._sources[0][1]._state = type(gate.verifier._sources[0][1]._state)(jwks_url=ks.jwks_url)  # forget the keys
-        gate.authenticate([f"Bearer {rsa_pair().sign(claims())}"], [], "", "/", "GET")
+        gate.authenticate(Request("GET", "/", (f"Bearer {rsa_pair().sign(claims())}",)))
     finally:
         ks.stop()
     fetches = [(e.kind, e.reason) for e in seen if e.kind.startswith("keys.")]
@@ -187,8 +188,8 @@ def test_opentelemetry_metrics_through_an_sdk_reader() -> None:
     meter = MeterProvider(metric_readers=[reader]).get_meter("test")
     hook = OpenTelemetryMetrics(meter)
     gate = Gate(load_settings({**HS, "on_event": hook}))
-    gate.authenticate([f"Bearer {mint()}"], [], "", "/", "GET")
-    gate.authenticate([f"Bearer {mint(claims(exp=1))}"], [], "", "/", "GET")
+    gate.authenticate(Request("GET", "/", (f"Bearer {mint()}",)))
+    gate.authenticate(Request("GET", "/", (f"Bearer {mint(claims(exp=1))}",)))
     data = reader.get_metrics_data()
     points: dict[str, Any] = {}
     for resource in data.resource_metrics:

@@ -18,8 +18,12 @@ import inspect
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
-__all__ = ["Call", "Flow", "run", "run_async"]
+__all__ = ["Call", "Flow", "NeedsAsync", "run", "run_async"]
 T = TypeVar("T")
+
+
+class NeedsAsync(TypeError):
+    """An async callable reached the blocking driver (an ``async def`` hook under WSGI)."""
 
 
 class Call(NamedTuple):
@@ -50,7 +54,7 @@ def _sync_result(call: Call) -> Any:
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()
-        raise TypeError(f"{getattr(call.fn, '__qualname__', call.fn)!s} is async: it needs the ASGI (asyncio) form")
+        raise NeedsAsync(f"{getattr(call.fn, '__qualname__', call.fn)!s} is async: it needs the ASGI (asyncio) form")
     return result
 
 

@@ -8,6 +8,7 @@ and finds the ``user_loader``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 
 from ..core.errors import AuthError, InvalidToken, MissingToken, Unavailable
+from ..core.flow import Call, Flow, NeedsAsync, run, run_async
 from ..core.grants import demand
 from ..core.identity import IDENTITY_KEY, Identity
 
@@ -113,8 +115,11 @@ def _without_loader(holder: MutableMapping[str, Any], door: str, token_user: Tok
     return True, user
 
 
-def load_user(holder: MutableMapping[str, Any], door: str = "current_user", token_user: TokenUserFactory | None = None) -> Any:
-    """The request's user: the ``user_loader``'s (run at most once per request), or the token user.
+def user_flow(
+    holder: MutableMapping[str, Any], door: str = "current_user", token_user: TokenUserFactory | None = None
+) -> Flow[Any]:
+    """The request's user, as a flow: the ``user_loader``'s (run at most once per request,
+    the one step that may wait), or the token user.
 
     Raises ``MissingToken`` when anonymous, ``InvalidToken`` (``unknown_user``) when the
     loader returns ``None``, and ``Unavailable`` (``user_loader_error``, 503) when it raises.
@@ -130,40 +135,44 @@ def load_user(holder: MutableMapping[str, Any], door: str = "current_user", toke
         return found
     identity, loader = found
     try:
-        user = loader(identity.claims)
+        user = yield Call(loader, (identity.claims,), _awaitable_form(loader))
+    except NeedsAsync as exc:  # a programming error, not an outage: say so loudly
+        raise RuntimeError("user_loader is async: read the user with the async form (await ...), under ASGI") from exc
     except Exception as exc:
         raise _failed(exc) from exc
-    if inspect.isawaitable(user):
-        if inspect.iscoroutine(user):
-            user.close()
-        raise RuntimeError("user_loader is async: read the user with the async form (await ...), under ASGI")
     user = _loaded(user)
     holder[USER_KEY] = user
     return user
+
+
+def load_user(holder: MutableMapping[str, Any], door: str = "current_user", token_user: TokenUserFactory | None = None) -> Any:
+    """``user_flow`` driven in this thread (WSGI, Django's sync views, DRF).
+
+    Args:
+        holder: the request's scope, environ or ``META``; the user is kept there.
+        door: the integration asking, named in the error when no middleware ran.
+        token_user: as for ``user_flow``.
+    """
+    return run(user_flow(holder, door, token_user))
 
 
 async def load_user_async(
     holder: MutableMapping[str, Any], door: str = "current_user", token_user: TokenUserFactory | None = None
 ) -> Any:
-    """``load_user`` for ASGI: an async loader is awaited; a sync one runs in a worker thread
-    (``asgiref``'s ``sync_to_async``, thread-sensitive, as Django's ORM wants).
+    """``user_flow`` driven on the event loop: an async loader is awaited; a sync one runs in a
+    worker thread (``asgiref``'s ``sync_to_async``, thread-sensitive, as Django's ORM wants).
 
     Args:
         holder: the request's scope or ``META``.
         door: the integration asking.
-        token_user: as for ``load_user``.
+        token_user: as for ``user_flow``.
     """
-    decided, found = _without_loader(holder, door, token_user)
-    if decided:
-        return found
-    identity, loader = found
-    try:
-        if inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(type(loader).__call__):
-            user = await loader(identity.claims)
-        else:
-            user = await sync_to_async(loader)(identity.claims)
-    except Exception as exc:
-        raise _failed(exc) from exc
-    user = _loaded(user)
-    holder[USER_KEY] = user
-    return user
+    return await run_async(user_flow(holder, door, token_user))
+
+
+@functools.lru_cache(maxsize=64)
+def _awaitable_form(loader: Callable[..., Any]) -> Callable[..., Any]:
+    """The loader itself when it is async, else the loader in a worker thread (built once per loader)."""
+    if inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(type(loader).__call__):
+        return loader
+    return sync_to_async(loader)

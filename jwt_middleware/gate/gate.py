@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import inspect
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -16,9 +15,11 @@ from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ..core.events import AuthEvent, Events
+from ..core.flow import Call, Flow, run, run_async
 from ..core.identity import IDENTITY_KEY, Identity
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
+from .request import Request
 from .responses import Challenge, Schemes, challenge_for
 from .verifier import KeySourceFactory, Verifier
 
@@ -35,8 +36,11 @@ class Gate:
         self.events = Events(settings.on_event, settings.events_raw_subject)
         self.public_paths = settings.path_rules
         self.finder = TokenFinder(settings)
+        self.reads_cookies = settings.cookie is not None
+        self.query_param = settings.query_param
         self.verifier = Verifier(settings, key_source or functools.partial(remote_or_static, events=self.events))
         self._optional = settings.optional
+        self.preflight = settings.cors_preflight
         self._realm = settings.realm
         self._on_error = settings.on_error
         self._rules = settings.route_rules
@@ -68,18 +72,88 @@ class Gate:
             return self._metadata
         return None
 
-    def _token(
-        self, authorization: Sequence[str], cookies: Sequence[str], query: str, method: str, csrf: str | None, cross_site: bool
-    ) -> tuple[str, str] | Challenge | None:
+    def is_public(self, path: str, method: str | None, preflight: bool) -> bool:
+        """Whether a request passes anonymously without looking for a token: a public path
+        (``exclude_paths``), or a CORS preflight (``cors_preflight``).
+
+        Args:
+            path: the path the router sees.
+            method: the request method.
+            preflight: the request carries ``Origin`` and ``Access-Control-Request-Method``
+                (the door reads its own headers; only an ``OPTIONS`` counts).
+        """
+        return self.public_paths.matches(path) or (self.preflight and method == "OPTIONS" and preflight)
+
+    def scrub_query(self, query: str) -> str | None:
+        """The query string without the token parameter, or ``None`` when it holds none: a door
+        puts it back in its scope or environ, so that access logs never see the token.
+
+        Args:
+            query: the raw query string.
+        """
+        finder = self.finder
+        return finder.without_token(query) if finder.may_hold(query) else None
+
+    def decide(self, request: Request, *, optional: bool | None = None) -> Flow[Outcome]:
+        """The request's decision, as a flow: the identity, ``None`` for an anonymous pass, or
+        the ``Challenge`` to answer with. It yields each step that may wait (a key fetch, the
+        revocation store, the DPoP replay cache); ``authenticate`` and ``authenticate_async``
+        drive it.
+
+        Args:
+            request: the neutral request.
+            optional: a request without a token passes anonymously (unless a route rule
+                applies); default the ``optional`` setting. DRF's authentication class asks
+                this, so that its permissions decide.
+        """
+        started = time.perf_counter()
+        dpop = False
+        try:
+            found = self._token(request, self._optional if optional is None else optional)
+            if isinstance(found, Challenge):
+                return self._refused(found, request.path, request.client)
+            identity = None
+            if found is not None:
+                token, where = found
+                dpop = where == "dpop"
+                identity = yield from self.verifier.identification(token)
+                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
+                    yield from self._bind(identity, token, where, request)
+            outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
+        except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
+            return self.refuse(exc, request.path, request.client, dpop=dpop)
+        if outcome is not None and self.events.wanted("request.authenticated"):
+            self._authenticated(outcome, request.path, request.client, started)
+        return outcome
+
+    def authenticate(self, request: Request, *, optional: bool | None = None) -> Outcome:
+        """``decide``, driven in this thread (WSGI, Django's sync handler, DRF).
+
+        Args:
+            request: the neutral request.
+            optional: as for ``decide``.
+        """
+        return run(self.decide(request, optional=optional))
+
+    async def authenticate_async(self, request: Request, *, optional: bool | None = None) -> Outcome:
+        """``decide``, driven on the event loop (ASGI, Django's async handler): nothing blocks it.
+
+        Args:
+            request: the neutral request.
+            optional: as for ``decide``.
+        """
+        return await run_async(self.decide(request, optional=optional))
+
+    def _token(self, request: Request, optional: bool) -> tuple[str, str] | Challenge | None:
         """The token to verify and where it was, ``None`` when there is none, or the refusal its shape alone decides."""
-        token, where = self.finder.find(authorization, cookies, query)
-        if token is None and not self._optional:
+        token, where = self.finder.find(request.authorization, request.cookies, request.query)
+        if token is None and not optional:
             raise MissingToken()
         if where == "cookie" and self._csrf != "off":
-            if cross_site:  # a WebSocket cannot carry the CSRF header; its Origin must be ours
+            if request.cross_site:  # a WebSocket cannot carry the CSRF header; its Origin must be ours
                 raise InvalidRequest("csrf_failed", "cross-site WebSocket with a cookie token")
-            if method not in _SAFE_METHODS:
-                self._check_csrf(cookies, csrf)
+            if request.method not in _SAFE_METHODS:
+                self._check_csrf(request.cookies, request.csrf)
         if token is None:
             return None
         junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
@@ -102,81 +176,7 @@ class Gate:
                 rule.check(identity.scopes, identity.roles)
         return identity
 
-    def authenticate(
-        self,
-        authorization: Sequence[str],
-        cookies: Sequence[str],
-        query: str,
-        path: str,
-        method: str,
-        csrf: str | None = None,
-        client: Any = None,
-        proofs: Sequence[str] = (),
-        url: str = "",
-    ) -> Outcome:
-        """The identity, ``None`` for an anonymous pass, or the ``Challenge`` to answer with.
-
-        ``client``: the client's address (ASGI ``scope["client"]`` or WSGI ``REMOTE_ADDR``), for events.
-        ``proofs``: the ``DPoP`` header values; ``url``: the request's URL as the client addressed
-        it (both read only for the DPoP scheme).
-        """
-        started = time.perf_counter()
-        dpop = False
-        try:
-            found = self._token(authorization, cookies, query, method, csrf, cross_site=False)
-            if isinstance(found, Challenge):
-                return self._refused(found, path, client)
-            identity = None
-            if found is not None:
-                token, where = found
-                dpop = where == "dpop"
-                identity = self.verifier.identify(token)
-                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
-                    self.bind(identity, token, where, proofs, method, url)
-            outcome = self._authorize(identity, path, method) if self._rules else identity
-        except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc, path, client, dpop=dpop)
-        if outcome is not None and self.events.wanted("request.authenticated"):
-            self._authenticated(outcome, path, client, started)
-        return outcome
-
-    async def authenticate_async(
-        self,
-        authorization: Sequence[str],
-        cookies: Sequence[str],
-        query: str,
-        path: str,
-        method: str,
-        csrf: str | None = None,
-        cross_site: bool = False,
-        client: Any = None,
-        proofs: Sequence[str] = (),
-        url: str = "",
-    ) -> Outcome:
-        """As ``authenticate``; ``cross_site``: a WebSocket handshake from another origin."""
-        started = time.perf_counter()
-        dpop = False
-        try:
-            found = self._token(authorization, cookies, query, method, csrf, cross_site)
-            if isinstance(found, Challenge):
-                return self._refused(found, path, client)
-            identity = None
-            if found is not None:
-                token, where = found
-                dpop = where == "dpop"
-                identity = await self.verifier.identify_async(token)
-                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
-                    await self.bind_async(identity, token, where, proofs, method, url)
-            outcome = self._authorize(identity, path, method) if self._rules else identity
-        except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc, path, client, dpop=dpop)
-        if outcome is not None and self.events.wanted("request.authenticated"):
-            self._authenticated(outcome, path, client, started)
-        return outcome
-
-    def sender_check(
-        self, identity: Identity, token: str, where: str, proofs: Sequence[str], method: str, url: str
-    ) -> _dpop.VerifiedProof | None:
+    def sender_check(self, identity: Identity, token: str, where: str, request: Request) -> _dpop.VerifiedProof | None:
         """RFC 9449 for a verified token: its proof checked (replay aside), or the refusal raised.
 
         A token bound to a key (``cnf.jkt``) needs the DPoP scheme and a proof by that key;
@@ -187,71 +187,32 @@ class Gate:
             identity: the token's verified identity.
             token: the token as sent.
             where: where the finder found it (``dpop`` for the DPoP scheme).
-            proofs: the request's ``DPoP`` header values.
-            method: the request method.
-            url: the request's URL as the client addressed it.
+            request: the request (its ``DPoP`` header values, method and URL).
         """
         if where != "dpop":
             if self._dpop_required:
                 raise _dpop.ProofRejected("dpop_required", "this resource accepts DPoP-bound tokens only", "invalid_token")
             _dpop.check_binding(identity.claims, None)  # a bound token without the DPoP scheme is refused
             return None
-        proof = self._dpop.check(proofs, method=method, url=url, access_token=token)
+        proof = self._dpop.check(request.proofs, method=request.method, url=request.url, access_token=token)
         _dpop.check_binding(identity.claims, proof)
         return proof
 
-    def bind(self, identity: Identity, token: str, where: str, proofs: Sequence[str], method: str, url: str) -> None:
-        """``sender_check`` and the replay check, for a thread (WSGI, DRF): raises the refusal.
-
-        Args:
-            identity: the token's verified identity.
-            token: the token as sent.
-            where: where the finder found it.
-            proofs: the request's ``DPoP`` header values.
-            method: the request method.
-            url: the request's URL as the client addressed it.
-        """
-        proof = self.sender_check(identity, token, where, proofs, method, url)
-        if proof is not None:
-            self._claim(proof, self._claim_sync(proof))
-
-    async def bind_async(self, identity: Identity, token: str, where: str, proofs: Sequence[str], method: str, url: str) -> None:
-        """``bind`` for asyncio: a replay cache's write is awaited, never blocking the loop.
-
-        Args:
-            identity: the token's verified identity.
-            token: the token as sent.
-            where: where the finder found it.
-            proofs: the request's ``DPoP`` header values.
-            method: the request method.
-            url: the request's URL as the client addressed it.
-        """
-        proof = self.sender_check(identity, token, where, proofs, method, url)
-        if proof is not None:
-            self._claim(proof, await self._claim_async(proof))
-
-    def _claim_sync(self, proof: _dpop.VerifiedProof) -> bool | BaseException:
-        try:
-            return bool(self._dpop.replay.claim(proof.replay_key, proof.replay_until))
-        except _dpop.ProofRejected:
-            raise
-        except Exception as exc:  # the store failed: refused with 503, as for revocation
-            return exc
-
-    async def _claim_async(self, proof: _dpop.VerifiedProof) -> bool | BaseException:
+    def _bind(self, identity: Identity, token: str, where: str, request: Request) -> Flow[None]:
+        """``sender_check``, then the proof's ``jti`` claimed in the replay cache (a step that may wait)."""
+        proof = self.sender_check(identity, token, where, request)
+        if proof is None:
+            return
         replay = self._dpop.replay
         try:
-            claim = getattr(replay, "claim_async", None)
-            if claim is not None:
-                return bool(await claim(proof.replay_key, proof.replay_until))
-            answer = replay.claim(proof.replay_key, proof.replay_until)
-            return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+            answer = yield Call(replay.claim, (proof.replay_key, proof.replay_until), getattr(replay, "claim_async", None))
         except _dpop.ProofRejected:
             raise
         except Exception as exc:  # the store failed: refused with 503, as for revocation
-            return exc
+            answer = exc
+        self._claim(answer if isinstance(answer, BaseException) else bool(answer))
 
-    def _claim(self, proof: _dpop.VerifiedProof, answer: bool | BaseException) -> None:
+    def _claim(self, answer: bool | BaseException) -> None:
         """Refuse a replayed proof; a replay cache that cannot answer fails closed (503)."""
         if answer is True:
             return

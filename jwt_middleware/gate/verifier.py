@@ -1,14 +1,14 @@
 """The verifier: parse once, gate the algorithm, choose the key, check the signature with
 PyJWT's algorithm objects, apply the claim policy, remember the result.
 
-Only the key lookup may wait on I/O, so ``verify`` (threads) and ``verify_async`` (asyncio)
-share every other step.
+Only the key lookup and the revocation store may wait, so ``identification`` is one flow
+that yields those two steps; ``identify``/``verify`` drive it in a thread and
+``identify_async``/``verify_async`` on an event loop (``core.flow``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import threading
 import time
@@ -20,6 +20,7 @@ from ..config.settings import Provider, Settings
 from ..core import claims as _claims
 from ..core import jose as _jose
 from ..core.errors import InvalidToken, KeySourceUnavailable, RevocationUnavailable
+from ..core.flow import Call, Flow, run, run_async
 from ..core.identity import Identity
 from ..core.keys import HMAC_MIN_BYTES, SIGNATURE_ALGORITHMS, KeySet, KeySource, StaticKeys, VerificationKey
 from ..core.revocation import RevocationStore
@@ -74,7 +75,7 @@ class Verifier:
         self._claims_check = settings.claims_check
         self._grant_paths = (settings.scope_claims, settings.role_claims)
         self._revocation = settings.revocation
-        self._store = settings.revocation if isinstance(settings.revocation, RevocationStore) else None
+        self._revocation_call = _revocation_call(settings.revocation)
         self._fail_open = settings.revocation_fail_open
 
     def health(self) -> list[dict[str, Any]]:
@@ -92,6 +93,49 @@ class Verifier:
             return None
         return float(exp) + (self._single or self._provider_for(claims))[0].leeway
 
+    def identification(self, token: str, now: float | None = None) -> Flow[Identity]:
+        """The token's identity (claims, scopes, roles) after every check, revocation included,
+        as a flow: it yields the steps that may wait (a key fetch, the revocation store).
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds); default the clock.
+        """
+        now = time.time() if now is None else now
+        step = self._begin(token, now)
+        while isinstance(step, _Pending):
+            kid = step.header.kid
+            keyset = step.source.current(kid)
+            if keyset is None:
+                keyset = yield Call(step.source.wait, (kid,), step.source.wait_async)
+            step = self._finish(step, keyset, now)
+        if self._revocation is not None:
+            try:
+                ask, ask_async = self._revocation_call
+                answer: bool | BaseException = bool((yield Call(ask, (step.claims,), ask_async)))
+            except Exception as exc:  # the store or the hook failed: the outage policy decides
+                answer = exc
+            self._revoked(step.claims, answer)
+        return step
+
+    def identify(self, token: str, now: float | None = None) -> Identity:
+        """``identification``, driven in this thread.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds); default the clock.
+        """
+        return run(self.identification(token, now))
+
+    async def identify_async(self, token: str, now: float | None = None) -> Identity:
+        """``identification``, driven on the event loop: a key fetch or revocation check is awaited.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against; default the clock.
+        """
+        return await run_async(self.identification(token, now))
+
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
         """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``.
 
@@ -101,25 +145,6 @@ class Verifier:
         """
         return self.identify(token, now).claims
 
-    def identify(self, token: str, now: float | None = None) -> Identity:
-        """The token's identity (claims, scopes, roles); every check, revocation included.
-
-        Args:
-            token: the compact JWS.
-            now: the time to check against (Unix seconds); default the clock.
-        """
-        now = time.time() if now is None else now
-        step = self._begin(token, now)
-        while isinstance(step, _Pending):
-            kid = step.header.kid
-            keyset = step.source.current(kid)
-            if keyset is None:
-                keyset = step.source.wait(kid)
-            step = self._finish(step, keyset, now)
-        if self._revocation is not None:
-            self._revoked(step.claims, self._ask_revocation(step.claims))
-        return step
-
     async def verify_async(self, token: str, now: float | None = None) -> _claims.Claims:
         """``verify`` for asyncio: a key fetch or revocation check is awaited, never blocking the loop.
 
@@ -128,47 +153,6 @@ class Verifier:
             now: the time to check against; default the clock.
         """
         return (await self.identify_async(token, now)).claims
-
-    async def identify_async(self, token: str, now: float | None = None) -> Identity:
-        """``identify`` for asyncio.
-
-        Args:
-            token: the compact JWS.
-            now: the time to check against; default the clock.
-        """
-        now = time.time() if now is None else now
-        step = self._begin(token, now)
-        while isinstance(step, _Pending):
-            kid = step.header.kid
-            keyset = step.source.current(kid)
-            if keyset is None:
-                keyset = await step.source.wait_async(kid)
-            step = self._finish(step, keyset, now)
-        if self._revocation is not None:
-            self._revoked(step.claims, await self._ask_revocation_async(step.claims))
-        return step
-
-    def _ask_revocation(self, claims: _claims.Claims) -> bool | BaseException:
-        try:
-            if self._store is not None:
-                return bool(self._store.is_revoked(claims))
-            answer = self._revocation(claims)
-            if inspect.isawaitable(answer):
-                if inspect.iscoroutine(answer):
-                    answer.close()
-                raise TypeError("an async revocation hook cannot run in a WSGI (threaded) request")
-            return bool(answer)
-        except Exception as exc:  # the store or the hook failed: the outage policy decides
-            return exc
-
-    async def _ask_revocation_async(self, claims: _claims.Claims) -> bool | BaseException:
-        try:
-            if self._store is not None:
-                return bool(await self._store.is_revoked_async(claims))
-            answer = self._revocation(claims)
-            return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
-        except Exception as exc:  # the store or the hook failed: the outage policy decides
-            return exc
 
     def _revoked(self, claims: _claims.Claims, answer: bool | BaseException) -> None:
         if answer is True:
@@ -292,6 +276,13 @@ class Verifier:
             while len(self._cache) >= self._cache_size:
                 self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here
             self._cache[digest] = entry
+
+
+def _revocation_call(revocation: Any) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    """How the verifier asks: a store's ``is_revoked`` (awaitable form ``is_revoked_async``), or the hook itself."""
+    if isinstance(revocation, RevocationStore):
+        return revocation.is_revoked, getattr(revocation, "is_revoked_async", None)
+    return (revocation, None) if callable(revocation) else (bool, None)
 
 
 def _local_keys(provider: Provider) -> StaticKeys | None:

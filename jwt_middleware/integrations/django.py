@@ -30,11 +30,12 @@ from ..config.settings import load_settings
 from ..core.errors import AuthError, ConfigError, Unavailable
 from ..core.identity import CLAIMS_KEY, IDENTITY_KEY, Identity, JWTUser
 from ..gate.doors import GATE_KEY, Refusal, load_user, load_user_async
-from ..gate.finder import is_dpop, proofs_and_url
+from ..gate.finder import DPOP_INITIALS
 from ..gate.gate import Gate
+from ..gate.request import Request, from_environ
 from ..gate.responses import Challenge
 
-__all__ = ["JWTAuthenticationMiddleware", "TokenUser", "gate_from_settings"]
+__all__ = ["JWTAuthenticationMiddleware", "TokenUser", "gate_from_settings", "request_of"]
 _DOOR = "jwt_middleware.integrations.django"
 
 
@@ -117,8 +118,6 @@ class JWTAuthenticationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.gate = gate_from_settings()  # Django builds middleware at start-up: a bad setting stops it
-        header = self.gate.csrf_header
-        self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -126,16 +125,15 @@ class JWTAuthenticationMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self._acall(request)
-        metadata = self._metadata(request)
-        if metadata is not None:
-            return metadata
-        refusal = None if self._is_public(request) else self._attach(request, self.gate.authenticate(**self._read(request)))
+        refusal = self._metadata(request)
+        if refusal is None and not self._is_public(request):
+            refusal = self._attach(request, self.gate.authenticate(self.request_of(request)))
         return refusal if refusal is not None else self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
         refusal = self._metadata(request)
         if refusal is None and not self._is_public(request):
-            refusal = self._attach(request, await self.gate.authenticate_async(**self._read(request)))
+            refusal = self._attach(request, await self.gate.authenticate_async(self.request_of(request)))
         return refusal if refusal is not None else await self.get_response(request)
 
     def _metadata(self, request: HttpRequest) -> HttpResponse | None:
@@ -158,34 +156,19 @@ class JWTAuthenticationMiddleware:
         """A public path or a CORS preflight: the request passes as anonymous."""
         meta = request.META
         meta[GATE_KEY] = self.gate
-        preflight = request.method == "OPTIONS" and "HTTP_ORIGIN" in meta and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
-        if self.gate.public_paths.matches(request.path) or (self.gate.settings.cors_preflight and preflight):
+        preflight = "HTTP_ORIGIN" in meta and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
+        if self.gate.is_public(request.path, request.method, preflight):
             self._anonymous(request)
             return True
         return False
 
-    def _read(self, request: HttpRequest) -> dict[str, Any]:
-        """The gate's arguments, by name: the sync and async forms order them differently."""
-        meta = request.META
-        authorization = meta.get("HTTP_AUTHORIZATION")
-        cookie = meta.get("HTTP_COOKIE") if self.gate.finder.cookie is not None else None
-        query = ""
-        if self.gate.finder.query_key is not None:
-            query = meta.get("QUERY_STRING", "")
-            if self.gate.finder.may_hold(query):  # request.GET is parsed later, from META: it never sees the token
-                meta["QUERY_STRING"] = self.gate.finder.without_token(query)
-        proofs, url = dpop_parts(request, authorization)
-        return {
-            "authorization": () if authorization is None else (authorization,),
-            "cookies": () if cookie is None else (cookie,),
-            "query": query,
-            "path": request.path,
-            "method": request.method or "GET",
-            "csrf": meta.get(self._csrf_key) if self._csrf_key else None,
-            "client": meta.get("REMOTE_ADDR"),
-            "proofs": proofs,
-            "url": url,
-        }
+    def request_of(self, request: HttpRequest) -> Request:
+        """The neutral request of a Django request (``request.path``, ``request.scheme``, ``META``).
+
+        Args:
+            request: Django's request.
+        """
+        return request_of(self.gate, request)
 
     def _anonymous(self, request: HttpRequest) -> None:
         request.META[CLAIMS_KEY] = request.META[IDENTITY_KEY] = None
@@ -209,18 +192,28 @@ class JWTAuthenticationMiddleware:
         return None
 
 
-def dpop_parts(request: HttpRequest, authorization: str | None) -> tuple[list[str], str]:
-    """The ``DPoP`` proofs and the URL the client addressed, for the DPoP scheme only (else none).
+def request_of(gate: Gate, request: HttpRequest) -> Request:
+    """The neutral request of a Django request, for ``gate`` (its cookie, query and CSRF settings).
 
-    The scheme is Django's ``request.scheme``, so ``SECURE_PROXY_SSL_HEADER`` applies behind a proxy.
+    The scheme is Django's ``request.scheme``, so ``SECURE_PROXY_SSL_HEADER`` applies behind a
+    proxy; a token in the query string is removed from ``META`` first, so that ``request.GET``
+    (parsed later, from ``META``) never sees it.
 
     Args:
+        gate: the gate that will decide.
         request: Django's request.
-        authorization: the ``Authorization`` header, if any.
     """
-    if authorization is None or not is_dpop(authorization):
-        return [], ""
-    return proofs_and_url(request.META, request.scheme)
+    meta = request.META
+    query = ""
+    if gate.query_param is not None:
+        query = meta.get("QUERY_STRING", "")
+        scrubbed = gate.scrub_query(query)
+        if scrubbed is not None:
+            meta["QUERY_STRING"] = scrubbed
+    header = gate.csrf_header
+    csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
+    scheme = request.scheme if meta.get("HTTP_AUTHORIZATION", "")[:1] in DPOP_INITIALS else None  # read for DPoP only
+    return from_environ(meta, request.path, cookies=gate.reads_cookies, query=query, csrf_key=csrf_key, scheme=scheme)
 
 
 def _user(request: HttpRequest) -> Any:

@@ -20,6 +20,7 @@ token is verified once, by the middleware; without it, by a gate built from
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from rest_framework import exceptions
@@ -31,10 +32,9 @@ from ..core.errors import AuthError, InsufficientScope, MissingToken, Unavailabl
 from ..core.grants import check_grants
 from ..core.identity import CLAIMS_KEY, IDENTITY_KEY, Identity
 from ..gate.doors import GATE_KEY, load_user
-from ..gate.finder import is_dpop
 from ..gate.gate import Gate
 from ..gate.responses import Challenge
-from .django import TokenUser, dpop_parts, gate_from_settings
+from .django import TokenUser, gate_from_settings, request_of
 
 __all__ = ["JWTAuthentication", "TokenHasScope"]
 _DOOR = "jwt_middleware.integrations.drf"
@@ -61,13 +61,26 @@ class _AuthenticationFailed(exceptions.AuthenticationFailed):
     """A 401: DRF puts ``authenticate_header`` (the stored challenge) in ``WWW-Authenticate``."""
 
 
-def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable, dpop: bool = False) -> exceptions.APIException:
+def _refused(request: Request, gate: Gate, failure: AuthError | Unavailable) -> exceptions.APIException:
     meta = request._request.META
-    challenge = gate.refuse(failure, dpop=True) if dpop else gate.refuse_inside(meta, failure)
+    return _raised(meta, gate.refuse_inside(meta, failure))
+
+
+def _raised(meta: dict[str, Any], challenge: Challenge) -> exceptions.APIException:
+    """The gate's challenge as DRF's exception; a 401's ``WWW-Authenticate`` comes from ``authenticate_header``."""
     meta[_CHALLENGE] = challenge
-    if challenge.status == 401:
-        return _AuthenticationFailed(failure.description)
-    return _Refused(challenge, failure.description)
+    detail = _description(challenge)
+    return _AuthenticationFailed(detail) if challenge.status == 401 else _Refused(challenge, detail)
+
+
+def _description(challenge: Challenge) -> str:
+    """The challenge's ``error_description`` (an ``on_error`` body may have none: then its reason code)."""
+    try:
+        body = json.loads(challenge.body)
+    except ValueError:
+        body = None
+    text = body.get("error_description") if isinstance(body, dict) else None
+    return text if isinstance(text, str) else challenge.reason
 
 
 class JWTAuthentication(BaseAuthentication):
@@ -95,24 +108,14 @@ class JWTAuthentication(BaseAuthentication):
         return user, identity.claims
 
     def _verify(self, request: Request, gate: Gate) -> None:
+        """The middleware's decision (token, CSRF, DPoP, revocation, route rules), with no token passing:
+        DRF's permissions decide about anonymous requests."""
         meta = request._request.META
-        try:
-            authorization = meta.get("HTTP_AUTHORIZATION")
-            cookie = meta.get("HTTP_COOKIE") if gate.finder.cookie is not None else None
-            token, where = gate.finder.find(
-                () if authorization is None else (authorization,), () if cookie is None else (cookie,), ""
-            )
-            if token is None:
-                return
-            junk = gate.verifier.refusal(token)
-            if junk is not None:
-                raise junk
-            identity = gate.verifier.identify(token)
-            proofs, url = dpop_parts(request._request, authorization)
-            gate.bind(identity, token, where, proofs, request.method or "GET", url)
-        except (AuthError, Unavailable) as exc:
-            raise _refused(request, gate, exc, dpop=authorization is not None and is_dpop(authorization)) from None
-        meta[CLAIMS_KEY], meta[IDENTITY_KEY] = identity.claims, identity
+        outcome = gate.authenticate(request_of(gate, request._request), optional=True)
+        if isinstance(outcome, Challenge):
+            raise _raised(meta, outcome)
+        if outcome is not None:
+            meta[CLAIMS_KEY], meta[IDENTITY_KEY] = outcome.claims, outcome
 
     def authenticate_header(self, request: Request) -> str:
         """The ``WWW-Authenticate`` of a 401: this request's RFC 6750 challenge, or the bare ``Bearer`` one.
