@@ -96,6 +96,9 @@ def _views() -> list[Any]:
         def get(self, request: Request) -> Response:
             return Response({"user": type(request.user).__name__, "sub": request.auth["sub"]})
 
+        def post(self, request: Request) -> Response:
+            return Response({"posted": request.auth["sub"]})
+
     class Open(APIView):
         authentication_classes = [JWTAuthentication]
         permission_classes: list[Any] = []

@@ -52,6 +52,17 @@ def test_route_rules(make: Any, path: str, method: str, scope: str, status: int)
         assert r.json["error"] == "insufficient_scope"
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_head_is_held_to_a_get_rule(make: Any, method: str) -> None:
+    """Issue 22 item 3: RFC 9110 §9.3.2, HEAD is GET without a body, so a GET rule holds HEAD too."""
+    rules = [{"path": "/reports/*", "methods": ["GET"], "scopes": ["reports:read"]}]
+    h = make({**HS, "rules": rules})
+    r = h.request(path="/reports/q3", method=method, headers=bearer(mint(claims(scope="other"))))
+    assert r.status == 403 and not r.called
+    assert h.request(path="/reports/q3", method=method, headers=bearer(mint(claims(scope="reports:read")))).status == 200
+    assert h.request(path="/reports/q3", method="POST", headers=bearer(mint(claims(scope="other")))).status == 200
+
+
 def test_403_names_the_required_scopes(make: Any) -> None:
     r = make({**HS, "rules": RULES}).request(path="/both", headers=bearer(mint(claims(scope="a"))))
     assert r.status == 403 and r.challenge.endswith('scope="a b"') and r.json["scope"] == "a b"

@@ -198,6 +198,37 @@ def test_drf_with_the_middleware_verifies_once(monkeypatch: pytest.MonkeyPatch) 
     assert len(calls) == 1
 
 
+def test_drf_alone_checks_csrf_for_cookie_tokens() -> None:
+    """Issue 22 item 1: DRF without the middleware took a cookie token POSTed cross-site with no CSRF header."""
+    from django.test import override_settings
+
+    token = mint(claims(scope="notes:read"))
+    settings = {**django_project.JWT, "cookie": "access_token"}
+    with override_settings(MIDDLEWARE=[], JWT_MIDDLEWARE=settings):
+        forged = client().post("/api/notes", headers={"Cookie": f"access_token={token}"})
+        assert forged.status_code == 400
+        assert headers_of(forged)["www-authenticate"].startswith('Bearer error="invalid_request"')
+        sent = {"Cookie": f"access_token={token}; csrf_token=abc", "X-CSRF-Token": "abc"}
+        assert client().post("/api/notes", headers=sent).json() == {"posted": "alice"}
+
+
+@pytest.mark.parametrize("middleware", [django_project.MIDDLEWARE, []], ids=["with-middleware", "drf-alone"])
+def test_drf_applies_the_route_rules(middleware: list[str]) -> None:
+    """Issue 22 item 1: bob (``notes:read``) POSTed where a rule needs ``notes:write``; through the middleware he is refused."""
+    from django.test import override_settings
+
+    rules = [{"path": "/api/notes", "methods": ["POST"], "scopes": ["notes:write"]}]
+    bob = {"Authorization": f"Bearer {mint(claims(sub='bob', scope='notes:read'))}"}
+    with override_settings(MIDDLEWARE=middleware, JWT_MIDDLEWARE={**django_project.JWT, "rules": rules}):
+        denied = client().post("/api/notes", headers=bob)
+        assert denied.status_code == 403
+        assert 'error="insufficient_scope"' in headers_of(denied)["www-authenticate"]
+        assert 'scope="notes:write"' in headers_of(denied)["www-authenticate"]
+        assert client().get("/api/notes", headers=bob).json() == {"user": "TokenUser", "sub": "bob"}
+        writer = {"Authorization": f"Bearer {mint(claims(sub='carol', scope='notes:read notes:write'))}"}
+        assert client().post("/api/notes", headers=writer).json() == {"posted": "carol"}
+
+
 # -- DPoP ------------------------------------------------------------------------------------------
 
 

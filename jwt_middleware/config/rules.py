@@ -74,4 +74,6 @@ def _rule(raw: Any, where: str) -> Rule:
     if match not in _MATCH:
         raise ConfigError(f"{where}.match", "expected 'all' or 'any'")
     method_set = None if methods is None else frozenset(m.upper() for m in methods)
+    if method_set is not None and "GET" in method_set:  # RFC 9110 §9.3.2: HEAD is GET without the body
+        method_set |= {"HEAD"}
     return Rule(PathRules.compile(paths, f"{where}.path"), method_set, scopes, roles, match)

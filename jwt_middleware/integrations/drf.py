@@ -19,10 +19,10 @@ token is verified once, by the middleware; without it, by a gate built from
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
+from django.conf import settings as django_settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -41,9 +41,15 @@ _DOOR = "jwt_middleware.integrations.drf"
 _CHALLENGE = "jwt_middleware.challenge"  # the refusal of this request, for authenticate_header
 
 
-@functools.cache
+_built: list[tuple[object, Gate]] = []  # (the JWT_MIDDLEWARE mapping, its gate): rebuilt when the setting changes
+
+
 def _own_gate() -> Gate:
-    return gate_from_settings()
+    """The gate DRF verifies with when no middleware is in front, built once per ``JWT_MIDDLEWARE`` value."""
+    config = getattr(django_settings, "JWT_MIDDLEWARE", None)
+    if not _built or _built[0][0] is not config:
+        _built[:] = [(config, gate_from_settings())]
+    return _built[0][1]
 
 
 class _Refused(exceptions.APIException):
