@@ -14,13 +14,16 @@ before ``websocket.accept``, with the HTTP denial response when the server offer
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .config.settings import Settings, load_settings
+from .core.errors import ConfigError
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
-from .gate.doors import GATE_KEY, Refusal
+from .gate.doors import GATE_KEY, Refusal, nested
 from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, request_url, split_proofs
 from .gate.gate import Gate
 from .gate.request import Request
@@ -28,6 +31,7 @@ from .gate.responses import Challenge
 
 __all__ = ["JWTMiddleware"]
 _AUTHENTICATED = frozenset({"http", "websocket"})
+log = logging.getLogger("jwt_middleware")
 
 # Every framework's spelling of an ASGI scope type-checks against ours: Starlette's and
 # FastAPI's (``MutableMapping``, as ``add_middleware`` and ``Middleware`` expect), asgiref's
@@ -40,9 +44,11 @@ Send = Callable[[Any], Awaitable[None]]
 class JWTMiddleware:
     """Wrap an ASGI app: every ``http`` and ``websocket`` request is authenticated first.
 
-    Build the settings with ``load_settings`` where the app is built, so that a bad setting
-    stops the process at import: Starlette builds its middleware on the first request (or
-    lifespan event), too late to stop a server.
+    A bad setting raises ``ConfigError`` here. Starlette and FastAPI build their middleware
+    later, on the first lifespan event or request; built there, the middleware answers the
+    lifespan startup with ``lifespan.startup.failed`` and the error's message instead, so
+    that the server stops at start-up (uvicorn does, even with its default
+    ``lifespan="auto"``), and refuses every request with that ``ConfigError``.
 
     Args:
         app: the ASGI app (by position, as Starlette and FastAPI pass it, or as ``app=``, as
@@ -63,7 +69,15 @@ class JWTMiddleware:
         if app is None:
             raise TypeError("JWTMiddleware needs the ASGI app to wrap")
         self.app = app
-        self.gate = Gate(load_settings(settings, **overrides))
+        try:
+            loaded = load_settings(settings, **overrides)
+        except ConfigError as exc:
+            if sys._getframe(1).f_code.co_name != "build_middleware_stack":
+                raise
+            self.__class__ = _Misconfigured  # Starlette builds lazily: fail the server's startup instead
+            self.error = exc
+            return
+        self.gate = Gate(loaded)
         self._preflight = self.gate.preflight
         self._csrf_header = self.gate.csrf_header.encode("latin-1") if self.gate.csrf_header else None
         public = self.gate.public_paths
@@ -74,6 +88,7 @@ class JWTMiddleware:
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
         self._metadata = self.gate.serves_metadata
+        self._warned = False
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
@@ -85,6 +100,8 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
+        if GATE_KEY in s and not self._warned:
+            self._warned = nested(s[GATE_KEY], self.gate)
         s[GATE_KEY] = self.gate
         path = s["path"]
         if self._metadata and (document := self.gate.metadata_for(path, s.get("method"))) is not None:
@@ -173,6 +190,20 @@ class JWTMiddleware:
             elif name == self._csrf_header:
                 csrf = value.decode("latin-1")
         return authorization, cookies, csrf, origin, host
+
+
+class _Misconfigured(JWTMiddleware):
+    """A ``JWTMiddleware`` that Starlette built lazily from bad settings: the startup fails, loudly."""
+
+    error: ConfigError
+
+    async def __call__(self, scope: AnyScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            raise self.error
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            log.error("bad jwt_middleware settings; startup failed (reason=config_error): %s", self.error)
+            await send({"type": "lifespan.startup.failed", "message": f"jwt_middleware: {self.error}"})
 
 
 def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[tuple[str, ...], str]:

@@ -20,7 +20,7 @@ from .core.errors import ConfigError
 from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
-from .gate.doors import GATE_KEY, Refusal, refusal
+from .gate.doors import GATE_KEY, Refusal, nested, refusal
 from .gate.gate import Gate
 from .gate.request import environ_path, from_environ
 from .gate.responses import Challenge
@@ -52,6 +52,7 @@ class JWTWSGIMiddleware:
         self._reads_cookies = self.gate.reads_cookies  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.query_param
         self._metadata = self.gate.serves_metadata
+        self._warned = False
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -64,6 +65,8 @@ class JWTWSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ_path(environ)
+        if GATE_KEY in environ and not self._warned:
+            self._warned = nested(environ[GATE_KEY], self.gate)
         environ[GATE_KEY] = self.gate
         if self._metadata and (document := self.gate.metadata_for(path, environ.get("REQUEST_METHOD"))) is not None:
             start_response(document.status_line, document.header_list())  # RFC 9728 metadata

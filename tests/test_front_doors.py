@@ -194,3 +194,53 @@ def test_a_match_other_than_all_or_any_is_refused_where_a_view_is_declared() -> 
         with pytest.raises(ValueError, match="'all' or 'any'"):
             declare("notes:read", match="some")
         assert declare("notes:read", match="any") is not None
+
+
+def test_a_second_middleware_around_the_same_app_is_named_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 22 item 14: an app a framework page wrapped, wrapped again by a test, refused the test's
+    token with a baffling 401; the inner middleware now says what is wrong (once)."""
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b""]
+
+    other = {"algorithms": ["HS256"], "secret": "another-secret-of-32-bytes-or-more"}
+    twice = JWTMiddleware(JWTMiddleware(asgi_app, settings=other), settings=HS)
+    twice_wsgi = JWTWSGIMiddleware(JWTWSGIMiddleware(wsgi_app, settings=other), settings=HS)
+    auth = [(b"authorization", f"Bearer {mint()}".encode())]
+
+    async def call() -> int:
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/api", "headers": auth, "query_string": b""}
+        await twice(scope, receive, send)
+        return int(sent[0]["status"])
+
+    def call_wsgi() -> str:
+        environ: dict[str, Any] = {"PATH_INFO": "/api", "HTTP_AUTHORIZATION": f"Bearer {mint()}"}
+        setup_testing_defaults(environ)
+        seen: list[str] = []
+        twice_wsgi(environ, lambda status, headers, exc_info=None: seen.append(status))
+        return seen[0]
+
+    with caplog.at_level("ERROR", logger="jwt_middleware"):
+        assert [asyncio.run(call()) for _ in range(3)] == [401, 401, 401]
+        assert [call_wsgi()[:3] for _ in range(3)] == ["401", "401", "401"]
+    named = [r for r in caplog.records if getattr(r, "auth_reason", None) == "nested_middleware"]
+    assert len(named) == 2  # once per inner middleware, not once per request
+
+
+def test_one_middleware_says_nothing_of_nesting(make: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="jwt_middleware"):
+        assert make(HS).request("/api", headers=[("Authorization", f"Bearer {mint()}")]).status == 200
+    assert not [r for r in caplog.records if getattr(r, "auth_reason", None) == "nested_middleware"]

@@ -63,6 +63,26 @@ def gate_of(holder: Mapping[str, Any], door: str) -> Gate:
     return gate  # type: ignore[no-any-return]
 
 
+def nested(outer: Gate, inner: Gate) -> bool:
+    """Say so when a request meets a second middleware of ours (the common slip: an app that a
+    framework page already wrapped, wrapped again by a test); logged once per middleware.
+
+    Returns whether it was said (the caller stops asking), so the same gate seen again is not.
+
+    Args:
+        outer: the gate that saw the request first.
+        inner: this middleware's gate.
+    """
+    if outer is inner:
+        return False
+    log.error(
+        "two jwt_middleware middlewares wrap the same app; each verifies with its own settings, so the inner one may "
+        "refuse what the outer accepted: remove one (reason=nested_middleware)",
+        extra={"auth_reason": "nested_middleware"},
+    )
+    return True
+
+
 def identity_of(holder: Mapping[str, Any], door: str) -> Identity | None:
     """The request's identity (``None`` when anonymous), after checking that a middleware saw it."""
     gate_of(holder, door)
