@@ -198,6 +198,20 @@ def test_drf_with_the_middleware_verifies_once(monkeypatch: pytest.MonkeyPatch) 
     assert len(calls) == 1
 
 
+def test_a_bearer_header_post_passes_djangos_csrf_check_a_cookie_one_does_not() -> None:
+    """Issue 22 item 16: ``CsrfViewMiddleware`` refused bearer-header POSTs to plain views."""
+    from django.test import Client, override_settings
+
+    csrf = "django.middleware.csrf.CsrfViewMiddleware"
+    settings = {**django_project.JWT, "cookie": "access_token"}
+    with override_settings(MIDDLEWARE=[csrf, *django_project.MIDDLEWARE], JWT_MIDDLEWARE=settings):
+        web = Client(enforce_csrf_checks=True)
+        assert web.post("/me", headers=AUTH).json()["username"] == "alice"
+        cookie = {"Cookie": f"access_token={mint()}; csrf_token=abc", "X-CSRF-Token": "abc"}
+        assert web.post("/me", headers=cookie).status_code == 403  # a browser credential: Django's check stands
+        assert web.post("/health").status_code == 403  # a public path: no token, Django checks as ever
+
+
 def test_drf_alone_checks_csrf_for_cookie_tokens() -> None:
     """Issue 22 item 1: DRF without the middleware took a cookie token POSTed cross-site with no CSRF header."""
     from django.test import override_settings

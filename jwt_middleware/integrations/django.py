@@ -189,6 +189,8 @@ class JWTAuthenticationMiddleware:
         request.auth = outcome.claims  # type: ignore[attr-defined]
         request.user = SimpleLazyObject(lambda: _user(request))  # type: ignore[assignment]
         request.auser = lambda: _auser(request)
+        if "HTTP_AUTHORIZATION" in meta:  # a header token is no browser credential: Django's CSRF check is moot (as in DRF)
+            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
         return None
 
 
