@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import platform
 
-from . import dpop_cost, http_load, inprocess, redis_load
+from . import compare, dpop_cost, http_load, inprocess, redis_load
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -15,8 +16,15 @@ def ratio(label: str, value: float, target: float) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--base", metavar="REF", help="compare the working tree against this git ref (benchmarks/compare.py)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of the comparison (default 15)")
+    args = parser.parse_args()
     logging.getLogger("jwt_middleware").setLevel(logging.WARNING)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    if args.base:
+        compare.compare(args.base, rounds=args.rounds)
+        return
     keys = inprocess.Keys()
     print("\nper request, in process (median µs):")
     r = inprocess.run(keys)
