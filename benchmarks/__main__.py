@@ -19,11 +19,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--base", metavar="REF", help="compare the working tree against this git ref (benchmarks/compare.py)")
     parser.add_argument("--rounds", type=int, default=15, help="rounds of the comparison (default 15)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the comparison times by (default cpu)")
     args = parser.parse_args()
     logging.getLogger("jwt_middleware").setLevel(logging.WARNING)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     if args.base:
-        compare.compare(args.base, rounds=args.rounds)
+        compare.compare(args.base, rounds=args.rounds, clock=args.clock)
         return
     keys = inprocess.Keys()
     print("\nper request, in process (median µs):")

@@ -57,8 +57,8 @@ def unpack(ref: str, into: Path) -> str:
     return _git("log", "-1", "--format=%h %s", commit).decode().strip()
 
 
-def material() -> dict[str, Any]:
-    """One RSA key and secret, and the tokens both sides will see."""
+def material(clock: str) -> dict[str, Any]:
+    """One RSA key and secret, the tokens both sides will see, and the clock they time by."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
 
@@ -67,7 +67,13 @@ def material() -> dict[str, Any]:
         return [jwt.encode({**claims, "sub": f"user{i}", "jti": str(i)}, signing, algorithm=alg) for i in range(N_TOKENS)]
 
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return {"public_pem": public_pem.decode(), "secret": SECRET, "rs256": tokens(key, "RS256"), "hs256": tokens(SECRET, "HS256")}
+    return {
+        "clock": clock,
+        "public_pem": public_pem.decode(),
+        "secret": SECRET,
+        "rs256": tokens(key, "RS256"),
+        "hs256": tokens(SECRET, "HS256"),
+    }
 
 
 class Side:
@@ -105,11 +111,11 @@ class Side:
         self.process.wait(10)
 
 
-def compare(ref: str, *, rounds: int = 15, batch: int = 1000) -> dict[str, tuple[float, float]]:
+def compare(ref: str, *, rounds: int = 15, batch: int = 1000, clock: str = "cpu") -> dict[str, tuple[float, float]]:
     """Median µs per call of every case, ``(base, working tree)``; prints the table."""
     with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
         described = unpack(ref, Path(tmp))
-        shared = json.dumps(material())
+        shared = json.dumps(material(clock))
         sides: dict[str, Side] = {}
         try:
             sides["base"] = Side(Path(tmp), shared)
@@ -122,7 +128,7 @@ def compare(ref: str, *, rounds: int = 15, batch: int = 1000) -> dict[str, tuple
     head = _git("log", "-1", "--format=%h", "HEAD").decode().strip()
     print(f"base: {ref} = {described}")
     print(f"tree: the working tree at {head}{dirty}")
-    print(f"{rounds} rounds of {batch} calls per case and side, the sides taking turns; median µs per call\n")
+    print(f"{rounds} rounds of {batch} calls per case and side, the sides taking turns; median µs per call ({clock} time)\n")
     return _table(samples)
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from .timing import async_batch, sync_batch
 
+CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
 GARBAGE = ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x" * 300]
 
 
@@ -45,6 +47,7 @@ def cases(package: Any, material: dict[str, Any]) -> dict[str, Callable[[int], f
     # "Cold" tokens cycle through a cache that holds half of them, so every request verifies in full.
     cold_cache = {"token_cache_size": len(material["rs256"]) // 2}
     same_token = material["rs256"][0]
+    clock = CLOCKS[material["clock"]]
     found: dict[str, Callable[[int], float]] = {}
 
     asgi, asgi_cold_rs, asgi_cold_hs = (
@@ -52,9 +55,11 @@ def cases(package: Any, material: dict[str, Any]) -> dict[str, Callable[[int], f
     )
 
     def asgi_case(app: Any, scopes: list[dict[str, Any]]) -> Callable[[int], float]:
-        return async_batch(lambda s: app(s, _receive, _send), scopes)
+        return async_batch(lambda s: app(s, _receive, _send), scopes, clock)
 
-    found["ASGI bare app (control, no middleware)"] = async_batch(lambda s: bare_asgi(s, _receive, _send), [scope_for(None)])
+    found["ASGI bare app (control, no middleware)"] = async_batch(
+        lambda s: bare_asgi(s, _receive, _send), [scope_for(None)], clock
+    )
     found["ASGI RS256, same token"] = asgi_case(asgi, [scope_for(same_token)])
     found["ASGI RS256, new token each time"] = asgi_case(asgi_cold_rs, [scope_for(t) for t in material["rs256"]])
     found["ASGI HS256, new token each time"] = asgi_case(asgi_cold_hs, [scope_for(t) for t in material["hs256"]])
@@ -66,9 +71,11 @@ def cases(package: Any, material: dict[str, Any]) -> dict[str, Callable[[int], f
     )
 
     def wsgi_case(app: Any, environs: list[dict[str, Any]]) -> Callable[[int], float]:
-        return sync_batch(lambda e: app(e, _start_response), environs)
+        return sync_batch(lambda e: app(e, _start_response), environs, clock)
 
-    found["WSGI bare app (control, no middleware)"] = sync_batch(lambda e: bare_wsgi(e, _start_response), [environ_for(None)])
+    found["WSGI bare app (control, no middleware)"] = sync_batch(
+        lambda e: bare_wsgi(e, _start_response), [environ_for(None)], clock
+    )
     found["WSGI RS256, same token"] = wsgi_case(wsgi, [environ_for(same_token)])
     found["WSGI RS256, new token each time"] = wsgi_case(wsgi_cold_rs, [environ_for(t) for t in material["rs256"]])
     found["WSGI HS256, new token each time"] = wsgi_case(wsgi_cold_hs, [environ_for(t) for t in material["hs256"]])
