@@ -35,6 +35,8 @@ def main() -> None:
     dp = dpop_cost.dpop_section()
     print("\nover HTTP on loopback (uvicorn in its own process, the load from this one):")
     http = http_load.http_section()
+    print("\nover HTTP on loopback, WSGI (werkzeug's threaded server in its own process, the load from this one):")
+    http_load.wsgi_section()
     print("\nrevocation through Redis (uvicorn, a real redis-server on loopback):")
     rev = redis_load.redis_section()
     print("\nJWKS:")
