@@ -44,8 +44,9 @@ test: lint typecheck docs pytest
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
+# make bench BASE=<git ref> [ROUNDS=n]: only the request-path cases, this working tree against the ref, taking turns.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(BASE),--base $(BASE)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis

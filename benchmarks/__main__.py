@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import platform
 
-from . import dpop_cost, http_load, inprocess, redis_load
+from . import compare, dpop_cost, http_load, inprocess, redis_load
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -15,8 +16,16 @@ def ratio(label: str, value: float, target: float) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--base", metavar="REF", help="compare the working tree against this git ref (benchmarks/compare.py)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of the comparison (default 15)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the comparison times by (default cpu)")
+    args = parser.parse_args()
     logging.getLogger("jwt_middleware").setLevel(logging.WARNING)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    if args.base:
+        compare.compare(args.base, rounds=args.rounds, clock=args.clock)
+        return
     keys = inprocess.Keys()
     print("\nper request, in process (median µs):")
     r = inprocess.run(keys)
@@ -26,6 +35,8 @@ def main() -> None:
     dp = dpop_cost.dpop_section()
     print("\nover HTTP on loopback (uvicorn in its own process, the load from this one):")
     http = http_load.http_section()
+    print("\nover HTTP on loopback, WSGI (werkzeug's threaded server in its own process, the load from this one):")
+    http_load.wsgi_section()
     print("\nrevocation through Redis (uvicorn, a real redis-server on loopback):")
     rev = redis_load.redis_section()
     print("\nJWKS:")

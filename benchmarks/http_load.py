@@ -43,6 +43,9 @@ async def _client(port: int, request: bytes, stop: float, counts: list[int]) -> 
             length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
             await reader.readexactly(length)
             done += 1
+            if b"\r\nconnection: close" in head.lower():  # werkzeug's server answers one request per connection
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
     finally:
         counts.append(done)
         writer.close()
@@ -58,18 +61,14 @@ async def _load(port: int, token: str, seconds: float) -> float:
 
 def _start(app: str, env: dict[str, str], module: str = "benchmarks.http_apps") -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{module}:{app}",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = subprocess.Popen(args, cwd=ROOT, env=env)
+    return _serve(
+        ["-m", "uvicorn", f"{module}:{app}", "--port", str(port), "--log-level", "warning", "--no-access-log"], port, env
+    )
+
+
+def _serve(args: list[str], port: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``python <args>`` started, once it accepts connections on ``port``."""
+    server = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -78,7 +77,7 @@ def _start(app: str, env: dict[str, str], module: str = "benchmarks.http_apps") 
         except OSError:
             if time.monotonic() > deadline:
                 server.terminate()
-                raise RuntimeError("uvicorn did not start") from None
+                raise RuntimeError(f"{args} did not start") from None
             time.sleep(0.05)
 
 
@@ -98,23 +97,59 @@ def http_section() -> dict[str, float]:
     try:
         for app in apps:
             servers[app] = _start(app, env)
-        for app in apps:
-            asyncio.run(_load(servers[app][1], token, 0.5))  # warm-up
-        done = dict.fromkeys(apps, 0.0)
-        for _ in range(ROUNDS):
-            for app in apps:
-                done[app] += asyncio.run(_load(servers[app][1], token, SECONDS / ROUNDS)) * SECONDS / ROUNDS
+        results = _in_turns({app: port for app, (_, port) in servers.items()}, token)
     finally:
-        for server, _ in servers.values():
-            server.terminate()
-            server.wait(10)
-    results = {app: done[app] / SECONDS for app in apps}
+        _stop(servers)
     for app in apps:
         print(
             f"  uvicorn + Starlette {app:<8} {results[app]:10.0f} req/s"
             f"  ({CONNECTIONS} keep-alive connections, {ROUNDS} turns of {SECONDS / ROUNDS:g} s)",
             flush=True,
         )
+    return results
+
+
+def _in_turns(ports: dict[str, int], token: str) -> dict[str, float]:
+    """Requests/s of every server, loaded in turn for ``ROUNDS`` rounds after a warm-up."""
+    for port in ports.values():
+        asyncio.run(_load(port, token, 0.5))
+    done = dict.fromkeys(ports, 0.0)
+    for _ in range(ROUNDS):
+        for name, port in ports.items():
+            done[name] += asyncio.run(_load(port, token, SECONDS / ROUNDS)) * SECONDS / ROUNDS
+    return {name: done[name] / SECONDS for name in ports}
+
+
+def _stop(servers: dict[str, tuple[subprocess.Popen[bytes], int]]) -> None:
+    for server, _ in servers.values():
+        server.terminate()
+        server.wait(10)
+
+
+def wsgi_section() -> dict[str, float]:
+    """Flask and Django, bare and with our middleware, each in werkzeug's threaded server, loaded in turn."""
+    from .wsgi_apps import STACKS
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    now = int(time.time())
+    token = jwt.encode({"sub": "alice", "iat": now, "exp": now + 3600, "scope": "read"}, key, algorithm="RS256")
+    env = {**os.environ, "BENCH_PUBLIC_PEM": pem}
+    servers = {}
+    try:
+        for stack in STACKS:
+            port = _free_port()
+            servers[stack] = _serve(["-m", "benchmarks.wsgi_apps", stack, str(port)], port, env)
+        results = _in_turns({stack: port for stack, (_, port) in servers.items()}, token)
+    finally:
+        _stop(servers)
+    for stack, rate in results.items():
+        bare = results[stack.split()[0] + " bare"]
+        print(f"  werkzeug threaded + {stack:<36} {rate:8.0f} req/s  {rate / bare:5.2f} x bare", flush=True)
+    print(
+        f"  ({CONNECTIONS} clients, a new connection per request as werkzeug closes each one, "
+        f"{ROUNDS} turns of {SECONDS / ROUNDS:g} s, the same RS256 token)"
+    )
     return results
 
 
@@ -160,4 +195,5 @@ def jwks_section() -> int:
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory():
         http_section()
+        wsgi_section()
         jwks_section()
