@@ -17,7 +17,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .config.settings import Settings, load_settings
@@ -153,24 +153,23 @@ class JWTMiddleware:
             authorization, cookies, csrf, origin, host = self._read_headers(scope["headers"])
         else:  # only the Authorization header matters: one pass, no branches
             authorization = [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
-            cookies, csrf, origin, host = [], None, None, None
+            cookies, csrf, origin, host = (), None, None, None
         query = ""
         if self._query_key is not None:
             query = scope.get("query_string", b"").decode("latin-1")
             scrubbed = self.gate.scrub_query(query)
             if scrubbed is not None:  # servers log path?query from this scope: drop the token
                 scope["query_string"] = scrubbed.encode("latin-1")
-        proofs: tuple[str, ...] = ()
+        proofs: Sequence[str] = ()
         url = ""
         if authorization and authorization[0][:1] in DPOP_INITIALS and is_dpop(authorization[0]):  # only DPoP reads these
             proofs, url = _proofs_and_url(scope, path)
         client = scope.get("client")
-        return Request(
-            scope.get("method", "GET"), path, tuple(authorization), tuple(cookies), query, csrf, proofs, url,
-            client[0] if client else None, kind == "websocket", origin, host,
-        )  # fmt: skip
+        fields = (scope.get("method", "GET"), path, authorization, cookies, query, csrf, proofs, url,
+                  client[0] if client else None, kind == "websocket", origin, host)  # fmt: skip
+        return tuple.__new__(Request, fields)  # Request(*fields) without its Python-level __new__: this is every request
 
-    def _read_headers(self, headers: Any) -> tuple[list[str], list[str], str | None, str | None, str | None]:
+    def _read_headers(self, headers: Any) -> tuple[list[str], Sequence[str], str | None, str | None, str | None]:
         """Cookie mode: the Authorization and Cookie values, the CSRF header, ``Origin`` and ``Host``."""
         authorization: list[str] = []
         cookies: list[str] = []

@@ -67,14 +67,15 @@ def nested(outer: Gate, inner: Gate) -> bool:
     """Say so when a request meets a second middleware of ours (the common slip: an app that a
     framework page already wrapped, wrapped again by a test); logged once per middleware.
 
-    Returns whether it was said (the caller stops asking), so the same gate seen again is not.
+    Returns true: the caller looks once (its own gate met again, a scope re-dispatched through
+    it, is no nesting and stays silent).
 
     Args:
         outer: the gate that saw the request first.
         inner: this middleware's gate.
     """
     if outer is inner:
-        return False
+        return True
     log.error(
         "two jwt_middleware middlewares wrap the same app; each verifies with its own settings, so the inner one may "
         "refuse what the outer accepted: remove one (reason=nested_middleware)",

@@ -6,7 +6,7 @@ import functools
 import hmac
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -108,6 +108,7 @@ class Gate:
         """
         started = time.perf_counter()
         dpop = False
+        verifier = self.verifier
         try:
             found = self._token(request, self._optional if optional is None else optional)
             if isinstance(found, Challenge):
@@ -116,7 +117,11 @@ class Gate:
             if found is not None:
                 token, where = found
                 dpop = where == "dpop"
-                identity = yield from self.verifier.identification(token)
+                now = time.time()
+                step = verifier.start(token, now)  # a cached token needs no flow of its own
+                identity = (
+                    step if type(step) is Identity and not verifier.revokes else (yield from verifier.completion(step, now))
+                )
                 if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
                     yield from self._bind(identity, token, where, request)
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
@@ -135,14 +140,14 @@ class Gate:
         """
         return run(self.decide(request, optional=optional))
 
-    async def authenticate_async(self, request: Request, *, optional: bool | None = None) -> Outcome:
+    def authenticate_async(self, request: Request, *, optional: bool | None = None) -> Awaitable[Outcome]:
         """``decide``, driven on the event loop (ASGI, Django's async handler): nothing blocks it.
 
         Args:
             request: the neutral request.
             optional: as for ``decide``.
         """
-        return await run_async(self.decide(request, optional=optional))
+        return run_async(self.decide(request, optional=optional))  # the driver's own coroutine: one frame less
 
     def _token(self, request: Request, optional: bool) -> tuple[str, str] | Challenge | None:
         """The token to verify and where it was, ``None`` when there is none, or the refusal its shape alone decides."""

@@ -8,7 +8,7 @@ and Django's ``request.META``, under its WSGI and ASGI handlers alike).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .finder import DPOP_INITIALS, is_dpop, proofs_and_url
@@ -17,7 +17,8 @@ __all__ = ["Request", "environ_path", "from_environ"]
 
 
 class Request(NamedTuple):
-    """One request as the gate sees it (frozen, cheap to build: a tuple).
+    """One request as the gate sees it (frozen, cheap to build: a tuple; the header lists are
+    the door's own, handed over and never changed).
 
     Args:
         method: the HTTP method (``GET`` for a WebSocket handshake).
@@ -37,11 +38,11 @@ class Request(NamedTuple):
 
     method: str
     path: str
-    authorization: tuple[str, ...] = ()
-    cookies: tuple[str, ...] = ()
+    authorization: Sequence[str] = ()
+    cookies: Sequence[str] = ()
     query: str = ""
     csrf: str | None = None
-    proofs: tuple[str, ...] = ()
+    proofs: Sequence[str] = ()
     url: str = ""
     client: str | None = None
     websocket: bool = False

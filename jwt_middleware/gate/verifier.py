@@ -74,7 +74,7 @@ class Verifier:
         self._bad_headers: dict[str, tuple[str, str]] = {}  # header segment (as refusal() sees it) -> reason
         self._claims_check = settings.claims_check
         self._grant_paths = (settings.scope_claims, settings.role_claims)
-        self._revocation = settings.revocation
+        self.revokes = settings.revocation is not None
         self._revocation_call = _revocation_call(settings.revocation)
         self._fail_open = settings.revocation_fail_open
 
@@ -102,14 +102,34 @@ class Verifier:
             now: the time to check against (Unix seconds); default the clock.
         """
         now = time.time() if now is None else now
-        step = self._begin(token, now)
+        return (yield from self.completion(self.start(token, now), now))
+
+    def start(self, token: str, now: float) -> Identity | _Pending:
+        """What needs no waiting: a token from the cache (time claims re-checked), or one parsed
+        and gated, waiting for its keys. ``completion`` does the rest; a caller whose flow
+        already runs may skip it when ``start`` gave an identity and ``revokes`` is false.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds).
+        """
+        return self._begin(token, now)
+
+    def completion(self, step: Identity | _Pending, now: float) -> Flow[Identity]:
+        """The rest of ``identification`` after ``start``: the keys (fetched if need be), the
+        signature and claims, then the revocation check.
+
+        Args:
+            step: what ``start`` returned.
+            now: the same time as for ``start``.
+        """
         while isinstance(step, _Pending):
             kid = step.header.kid
             keyset = step.source.current(kid)
             if keyset is None:
                 keyset = yield Call(step.source.wait, (kid,), step.source.wait_async)
             step = self._finish(step, keyset, now)
-        if self._revocation is not None:
+        if self.revokes:
             try:
                 ask, ask_async = self._revocation_call
                 answer: bool | BaseException = bool((yield Call(ask, (step.claims,), ask_async)))
