@@ -15,7 +15,8 @@ from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..issuing.publish import lifespan
-from .endpoints import AuthEndpoints, Call, Request, Response, oauth_error
+from .endpoints import AuthEndpoints
+from .messages import Call, Request, Response, oauth_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
