@@ -8,15 +8,14 @@ app = auth_asgi_app(endpoints)            # or auth_wsgi_app(endpoints); mount i
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..core.flow import Flow, run, run_async
 from ..issuing.publish import lifespan
 from .endpoints import AuthEndpoints
-from .messages import Call, Request, Response, oauth_error
+from .messages import Request, Response, oauth_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -37,33 +36,16 @@ def _unavailable(exc: BaseException) -> Response:
     return oauth_error(503, "temporarily_unavailable", "the request could not be completed", ("retry-after", "5"))
 
 
-def _drive_sync(flow: Generator[Call, Any, Response]) -> Response:
+def _drive_sync(flow: Flow[Response]) -> Response:
     try:
-        call = next(flow)
-        while True:
-            result = call.fn(*call.args, **call.kwargs)
-            if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise TypeError("authenticate is async: serve the endpoints with auth_asgi_app")
-            call = flow.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return run(flow)
     except Exception as exc:  # authenticate or a store failed: never a 500, never a token
         return _unavailable(exc)
 
 
-async def _drive_async(flow: Generator[Call, Any, Response]) -> Response:
+async def _drive_async(flow: Flow[Response]) -> Response:
     try:
-        call = next(flow)
-        while True:
-            if inspect.iscoroutinefunction(call.fn) or inspect.iscoroutinefunction(type(call.fn).__call__):
-                result = await call.fn(*call.args, **call.kwargs)
-            else:  # a password hash, a database, a store: off the event loop
-                result = await asyncio.to_thread(call.fn, *call.args, **call.kwargs)
-            call = flow.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return await run_async(flow)
     except Exception as exc:
         return _unavailable(exc)
 

@@ -4,12 +4,13 @@ answer with ``HttpOnly`` access and refresh cookies and a readable CSRF cookie (
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..core.flow import Flow
 from ..issuing import cookies
 from ..issuing.refresh import RefreshRejected, TokenPair
 from . import grants
-from .messages import Call, Request, Response, bearer, cookie, json_answer, oauth_error
+from .messages import Request, Response, bearer, cookie, json_answer, oauth_error
 
 if TYPE_CHECKING:
     from .endpoints import AuthEndpoints
@@ -17,32 +18,30 @@ if TYPE_CHECKING:
 __all__ = ["csrf_ok", "login", "logout", "refresh"]
 
 
-def login(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> grants.Flow:
+def login(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/login``: the password grant; wrong credentials are a 401."""
     pair = yield from grants.password(endpoints, request, fields, None, browser=True)
     return pair if isinstance(pair, Response) else _pair(endpoints, pair, request)
 
 
-def refresh(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> grants.Flow:
+def refresh(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/refresh``: the refresh cookie (or field) rotated; a refusal clears the cookies."""
     presented = grants.refresh_token(request, fields, browser=True)
     if isinstance(presented, Response):
         return presented
-    outcome = yield Call(grants._refresh, (endpoints.tokens, presented, None))
+    outcome = yield from grants.refreshing(endpoints, presented, None)
     if isinstance(outcome, RefreshRejected):
         return _cleared(endpoints, oauth_error(401, "invalid_grant", f"refresh token {outcome.reason}"))
     return _pair(endpoints, outcome, request)
 
 
-def logout(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> grants.Flow:
+def logout(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/logout``: the session's refresh family and access token revoked, the cookies cleared."""
     if not csrf_ok(request):  # the refresh cookie is SameSite=Strict, its path narrow
         return oauth_error(400, "invalid_request", "CSRF token missing or wrong (X-CSRF-Token)")
-    access = grants.access_claims(endpoints, bearer(request))
-    presented = (
-        grants.refresh_token(request, fields, True) if "refresh_token" in fields or cookie(request, "refresh_token") else None
-    )
-    yield Call(endpoints.tokens.logout, (presented, access))
+    access = yield from grants.access_claims(endpoints, bearer(request))
+    presented = fields.get("refresh_token") or cookie(request, "refresh_token")  # none: only the cookies to clear
+    yield grants.logout(endpoints, presented, access)
     return _cleared(endpoints, Response(204, [("cache-control", "no-store")]))
 
 

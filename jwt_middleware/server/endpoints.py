@@ -22,6 +22,7 @@ from ..config.settings import load_settings
 from ..core import dpop as _dpop
 from ..core.errors import ConfigError
 from ..core.events import AuthEvent
+from ..core.flow import Flow
 from ..gate.verifier import Verifier
 from ..issuing.refresh import TokenService
 from . import browser, documents, grants
@@ -30,7 +31,7 @@ from .throttle import LoginThrottle, MemoryLoginThrottle
 
 __all__ = ["AuthEndpoints", "Request", "Response"]
 Authenticate = Callable[[str, str], Any]
-ROOMS: dict[str, Callable[[Any, Request, Any], grants.Flow]] = {
+ROOMS: dict[str, Callable[[Any, Request, Any], Flow[Response]]] = {
     "token": grants.token, "revoke": grants.revoke,
     "login": browser.login, "refresh": browser.refresh, "logout": browser.logout,
 }  # fmt: skip
@@ -101,7 +102,7 @@ class AuthEndpoints:
         self.verifier = Verifier(own)  # the service's own keys, as it signs today
         self.dpop = own.dpop_policy  # the token endpoint's proof checks
 
-    def handle(self, request: Request) -> grants.Flow:
+    def handle(self, request: Request) -> Flow[Response]:
         """The answer to a request; yields each call that may wait (authenticate, the stores), for the driver to make.
 
         Args:

@@ -4,12 +4,12 @@ the body's fields, the cookies, and RFC 6749 §5.2 error bodies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["Call", "Request", "Response", "bearer", "cookie", "fields", "json_answer", "oauth_error"]
+__all__ = ["Request", "Response", "bearer", "cookie", "fields", "json_answer", "oauth_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +113,3 @@ def bearer(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "dpop") and credential.strip():
         return credential.strip()
     return cookie(request, "access_token")
-
-
-class Call(NamedTuple):
-    """A call the core asks its driver to make: ``fn(*args, **kwargs)``, awaited or in a thread under ASGI."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = {}
