@@ -18,7 +18,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..config.settings import load_settings
+from ..config.settings import Settings, load_settings
 from ..core import dpop as _dpop
 from ..core.errors import ConfigError
 from ..core.events import AuthEvent
@@ -26,7 +26,7 @@ from ..core.flow import Flow
 from ..gate.verifier import Verifier
 from ..issuing.refresh import TokenService
 from . import browser, documents, grants
-from .messages import Request, Response, fields, oauth_error
+from .messages import BadRequest, Request, Response, fields, oauth_error, without_body
 from .throttle import LoginThrottle, MemoryLoginThrottle
 
 __all__ = ["AuthEndpoints", "Request", "Response"]
@@ -64,6 +64,9 @@ class AuthEndpoints:
         dpop_max_age_seconds: how old a proof may be (default 60).
         dpop_nonce: a ``NonceSource`` whose nonce every token-request proof must carry
             (``use_dpop_nonce``); default none.
+        allowed_origins: more origins (``https://app.example.com``) whose pages may use the
+            browser mode, for browsers that send ``Origin`` but not ``Sec-Fetch-Site``;
+            ``base_url``'s origin always may. Default none.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class AuthEndpoints:
         dpop_algorithms: Sequence[str] = tuple(sorted(_dpop.DEFAULT_PROOF_ALGORITHMS)),
         dpop_max_age_seconds: float = 60.0,
         dpop_nonce: _dpop.Nonces | None = None,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
         self.tokens, self.authenticate = tokens, authenticate
         self.base_url = (base_url or tokens.issuer.issuer).rstrip("/")
@@ -93,14 +97,28 @@ class AuthEndpoints:
             self.proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         except ValueError as exc:
             raise ConfigError("trusted_proxies", "expected IP addresses or networks") from exc
-        self.secure = secure_cookies
-        settings = tokens.issuer.settings(revocation=tokens.revocation, required_claims=["exp", "jti"])
-        own = load_settings(
-            settings, dpop_replay=dpop_replay, dpop_algorithms=list(dpop_algorithms),
-            dpop_max_age_seconds=dpop_max_age_seconds, dpop_nonce=dpop_nonce,
-        )  # fmt: skip
-        self.verifier = Verifier(own)  # the service's own keys, as it signs today
+        self.secure, self.cookie_names = secure_cookies, browser.cookie_names(secure_cookies)
+        self.origins = frozenset(browser.origin_of(url) for url in (self.base_url, *allowed_origins))
+        self._dpop_settings: dict[str, Any] = {
+            "dpop_replay": dpop_replay, "dpop_algorithms": list(dpop_algorithms),
+            "dpop_max_age_seconds": dpop_max_age_seconds, "dpop_nonce": dpop_nonce,
+        }  # fmt: skip
+        own = self._own_settings()
         self.dpop = own.dpop_policy  # the token endpoint's proof checks
+        self._verifier = (tuple(tokens.issuer.ring.signing_keys()), Verifier(own))
+
+    @property
+    def verifier(self) -> Verifier:
+        """The verifier of the service's own access tokens, with the key ring's keys of now (after a rotation too)."""
+        keys, verifier = self._verifier
+        now = tuple(self.tokens.issuer.ring.signing_keys())
+        if len(now) != len(keys) or any(a is not b for a, b in zip(now, keys, strict=True)):
+            keys, verifier = self._verifier = (now, Verifier(self._own_settings()))
+        return verifier
+
+    def _own_settings(self) -> Settings:
+        settings = self.tokens.issuer.settings(revocation=self.tokens.revocation, required_claims=["exp", "jti"])
+        return load_settings(settings, **self._dpop_settings)
 
     def handle(self, request: Request) -> Flow[Response]:
         """The answer to a request; yields each call that may wait (authenticate, the stores), for the driver to make.
@@ -111,7 +129,10 @@ class AuthEndpoints:
         name, early = self.route(request)
         if early is not None:
             return early
-        return (yield from ROOMS[name](self, request, fields(request)))
+        try:
+            return (yield from ROOMS[name](self, request, fields(request)))
+        except BadRequest as exc:
+            return oauth_error(400, "invalid_request", str(exc))
 
     def route(self, request: Request) -> tuple[str, Response | None]:
         """Which endpoint a request is for, or the answer when none is (a document, 404, 405).
@@ -120,10 +141,10 @@ class AuthEndpoints:
             request: the request.
         """
         path = request.path.rstrip("/") or "/"
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             document = documents.document(self, path)
             if document is not None:
-                return "document", document
+                return "document", document if request.method == "GET" else without_body(document)
         names = {f"{self.base_path}/{name}": name for name in ROOMS}
         if path not in names:
             return "", oauth_error(404, "not_found", "no such endpoint")

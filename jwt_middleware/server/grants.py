@@ -12,7 +12,7 @@ from ..core import dpop as _dpop
 from ..core.flow import Call, Flow
 from ..gate.finder import split_proofs
 from ..issuing.refresh import RefreshRejected, TokenPair
-from .messages import Request, Response, cookie, json_answer, oauth_error
+from .messages import Request, Response, json_answer, oauth_error
 
 if TYPE_CHECKING:
     from .endpoints import AuthEndpoints
@@ -32,7 +32,7 @@ def token(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str])
         pair = yield from password(endpoints, request, fields, jkt, browser=False)
         return pair if isinstance(pair, Response) else json_answer(200, pair.as_dict())
     if grant == "refresh_token":
-        presented = refresh_token(request, fields, browser=False)
+        presented = refresh_token(fields)
         if isinstance(presented, Response):
             return presented
         outcome = yield from refreshing(endpoints, presented, jkt)
@@ -96,10 +96,9 @@ def revoke(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]
     return json_answer(200, None)
 
 
-def refresh_token(request: Request, fields: Mapping[str, str], browser: bool) -> str | Response:
-    """The refresh token presented (the field, or in the browser mode the cookie), or the refusal."""
-    presented = fields.get("refresh_token") or (cookie(request, "refresh_token") if browser else None)
-    return presented or oauth_error(400, "invalid_request", "refresh_token is required")
+def refresh_token(fields: Mapping[str, str]) -> str | Response:
+    """The refresh token the token request presents, or the refusal."""
+    return fields.get("refresh_token") or oauth_error(400, "invalid_request", "refresh_token is required")
 
 
 def access_claims(endpoints: AuthEndpoints, presented: str | None) -> Flow[Mapping[str, Any] | None]:
