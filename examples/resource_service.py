@@ -21,10 +21,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from jwt_middleware import JWTMiddleware, get_claims, load_settings
+from jwt_middleware.server.browser import cookie_names
 
 ISSUER = os.environ.get("AUTH_ISSUER", "http://127.0.0.1:9000")
 RESOURCE = os.environ.get("RESOURCE_URL", "http://127.0.0.1:9001")
 NOTES: dict[str, list[str]] = {}
+COOKIES = cookie_names(secure=ISSUER.startswith("https://"))  # the names the auth service sets (__Host- over HTTPS)
 
 
 async def me(request: Request) -> JSONResponse:
@@ -53,7 +55,8 @@ def build_app(revocation: Any = None, dpop_max_age_seconds: float = 60) -> Starl
         "issuer": ISSUER,
         "oidc_discovery": True,
         "audience": "notes-api",
-        "cookie": "access_token",
+        "cookie": COOKIES.access,
+        "csrf_cookie": COOKIES.csrf,
         "exclude_paths": ["/health"],
         "revocation": revocation,
         "dpop_max_age_seconds": dpop_max_age_seconds,

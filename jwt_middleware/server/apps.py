@@ -8,14 +8,15 @@ app = auth_asgi_app(endpoints)            # or auth_wsgi_app(endpoints); mount i
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from ..core.flow import Flow, run, run_async
 from ..issuing.publish import lifespan
-from .endpoints import AuthEndpoints, Call, Request, Response, oauth_error
+from .endpoints import AuthEndpoints
+from .messages import Request, Response, oauth_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["auth_asgi_app", "auth_wsgi_app"]
 log = logging.getLogger("jwt_middleware")
 MAX_BODY = 64 * 1024
-_PHRASES = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Content Too Large", 429: "Too Many Requests", 503: "Service Unavailable"}  # fmt: skip
 
 
 def _unavailable(exc: BaseException) -> Response:
@@ -36,39 +35,22 @@ def _unavailable(exc: BaseException) -> Response:
     return oauth_error(503, "temporarily_unavailable", "the request could not be completed", ("retry-after", "5"))
 
 
-def _drive_sync(flow: Generator[Call, Any, Response]) -> Response:
+def _drive_sync(flow: Flow[Response]) -> Response:
     try:
-        call = next(flow)
-        while True:
-            result = call.fn(*call.args, **call.kwargs)
-            if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise TypeError("authenticate is async: serve the endpoints with auth_asgi_app")
-            call = flow.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return run(flow)
     except Exception as exc:  # authenticate or a store failed: never a 500, never a token
         return _unavailable(exc)
 
 
-async def _drive_async(flow: Generator[Call, Any, Response]) -> Response:
+async def _drive_async(flow: Flow[Response]) -> Response:
     try:
-        call = next(flow)
-        while True:
-            if inspect.iscoroutinefunction(call.fn) or inspect.iscoroutinefunction(type(call.fn).__call__):
-                result = await call.fn(*call.args, **call.kwargs)
-            else:  # a password hash, a database, a store: off the event loop
-                result = await asyncio.to_thread(call.fn, *call.args, **call.kwargs)
-            call = flow.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return await run_async(flow)
     except Exception as exc:
         return _unavailable(exc)
 
 
 def auth_asgi_app(endpoints: AuthEndpoints) -> Any:
-    """An ASGI app serving the endpoints (``lifespan`` is answered; any mount prefix works).
+    """An ASGI app serving the endpoints (``lifespan`` is answered, a WebSocket refused; any mount prefix works).
 
     Args:
         endpoints: the configured ``AuthEndpoints``.
@@ -77,31 +59,43 @@ def auth_asgi_app(endpoints: AuthEndpoints) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await lifespan(receive, send)
-            return
-        body, more, too_large = b"", True, False
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            too_large = too_large or len(body) > MAX_BODY
-            body = body[: MAX_BODY + 1]
-        headers: dict[str, str] = {}
-        for name, value in scope.get("headers", ()):
-            key = name.decode("latin-1").lower()
-            headers[key] = f"{headers[key]},{value.decode('latin-1')}" if key in headers else value.decode("latin-1")
-        root, path = scope.get("root_path", ""), scope["path"]
-        client = scope.get("client")
-        request = Request(scope.get("method", "GET"), path[len(root):] if root and path.startswith(root) else path, headers, body,
-                          client[0] if client else None)  # fmt: skip
-        if too_large:
-            response = oauth_error(413, "invalid_request", "body too large")
-        else:
-            response = await _drive_async(endpoints.handle(request))
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        await send({"type": "http.response.start", "status": response.status, "headers": raw})
-        await send({"type": "http.response.body", "body": response.body})
+        elif scope["type"] == "websocket":  # no endpoint speaks WebSocket: refused before accept
+            await send({"type": "websocket.close", "code": 1008})
+        elif scope["type"] == "http":
+            body, too_large = await _read_body(receive)
+            if too_large:
+                response = oauth_error(413, "invalid_request", "body too large")
+            else:
+                response = await _drive_async(endpoints.handle(_asgi_request(scope, body)))
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+            await send({"type": "http.response.start", "status": response.status, "headers": raw})
+            await send({"type": "http.response.body", "body": response.body})
 
     return app
+
+
+async def _read_body(receive: Any) -> tuple[bytes, bool]:
+    body, more, too_large = b"", True, False
+    while more:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            break
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        too_large = too_large or len(body) > MAX_BODY
+        body = body[: MAX_BODY + 1]
+    return body, too_large
+
+
+def _asgi_request(scope: dict[str, Any], body: bytes) -> Request:
+    headers: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}{'; ' if key == 'cookie' else ','}{text}" if key in headers else text
+    root, path = scope.get("root_path", ""), scope["path"]
+    client = scope.get("client")
+    path = path[len(root) :] if root and path.startswith(root) else path
+    return Request(scope.get("method", "GET"), path, headers, body, client[0] if client else None, root)
 
 
 def auth_wsgi_app(endpoints: AuthEndpoints) -> WSGIApplication:
@@ -117,20 +111,23 @@ def auth_wsgi_app(endpoints: AuthEndpoints) -> WSGIApplication:
         except ValueError:
             length = 0
         body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(key):
-                headers[key.replace("_", "-").lower()] = environ[key]
-        request = Request(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "") or "/", headers, body,
-                          environ.get("REMOTE_ADDR"))  # fmt: skip
         if length > MAX_BODY:
             response = oauth_error(413, "invalid_request", "body too large")
         else:
-            response = _drive_sync(endpoints.handle(request))
-        start_response(
-            f"{response.status} {_PHRASES.get(response.status, '')}".strip(),
-            [*response.headers, ("content-length", str(len(response.body)))],
-        )
+            response = _drive_sync(endpoints.handle(_wsgi_request(environ, body)))
+        headers = response.headers
+        if not any(name == "content-length" for name, _ in headers):
+            headers = [*headers, ("content-length", str(len(response.body)))]
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
         return [response.body]
 
     return app
+
+
+def _wsgi_request(environ: WSGIEnvironment, body: bytes) -> Request:
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    path, root = environ.get("PATH_INFO", "") or "/", environ.get("SCRIPT_NAME", "")
+    return Request(environ.get("REQUEST_METHOD", "GET"), path, headers, body, environ.get("REMOTE_ADDR"), root)
