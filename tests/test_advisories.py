@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from keyserver import KeyServer
-from tokens import SECRET, b64, claims, ec_pair, hs_signed, mint, raw, rsa_pair
+from tokens import SECRET, b64, claims, ec_pair, ed_pair, hs_signed, mint, raw, rsa_pair
 
 from jwt_middleware import (
     ConfigError,
@@ -488,6 +488,50 @@ def test_unknown_alg_cve_2026_23993(make: Any, alg: Any) -> None:
     assert refused(h, raw(header, claims(), b""))
     assert refused(h, raw(header, claims(), b"garbage"))
     assert refused(h, hs_signed(header, claims()))
+
+
+def _ssh_public_key() -> str:
+    return rsa_pair().public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        pytest.param("\n", id="newline"),
+        pytest.param(" ", id="space"),
+        pytest.param("\t\t", id="tabs"),
+        pytest.param(" \r\n", id="crlf"),
+        pytest.param("# a comment\n", id="comment-line"),
+        pytest.param(".", id="printable-byte"),
+        pytest.param("\x00", id="nul"),
+        pytest.param('from="10.0.0.0/8" ', id="authorized-keys-options"),
+    ],
+)
+@pytest.mark.parametrize(
+    "public",
+    [
+        pytest.param(lambda: rsa_pair().public_pem, id="pem"),
+        pytest.param(lambda: ec_pair().public_pem, id="ec-pem"),
+        pytest.param(_ssh_public_key, id="ssh-rsa"),
+        pytest.param(
+            lambda: ed_pair().public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode(),
+            id="ssh-ed25519",
+        ),
+    ],
+)
+def test_public_key_with_a_prefix_is_never_a_secret_cve_2026_34950(prefix: str, public: Any) -> None:
+    """CVE-2026-34950 (fast-jwt's anchored PEM check missed a key with leading whitespace, and its
+    first fix missed other leading bytes): a public key in ``secret`` is refused however it starts."""
+    for adapter in (JWTMiddleware, JWTWSGIMiddleware):
+        with pytest.raises(ConfigError) as info:
+            adapter(_never, settings={"algorithms": ["HS256"], "secret": prefix + public()})
+        assert info.value.key == "secret"
+
+
+def test_cli_refuses_a_public_key_as_secret_cve_2026_34950() -> None:
+    """CVE-2026-34950 through the CLI: ``--secret`` with a whitespace-prefixed public key exits 2."""
+    out = run_cli("verify", mint(), "--secret", " " + _ssh_public_key(), "--alg", "HS256")
+    assert out.returncode == 2 and "secret" in out.stderr
 
 
 def test_claims_check_adds_to_the_issuer_check_cve_2026_22748(make: Any, ks: KeyServer) -> None:
