@@ -351,6 +351,15 @@ def test_public_jwk_is_never_an_hmac_secret_cve_2026_48526(make: Any, ks: KeySer
     assert h.request(headers=bearer(kp.sign())).status == 200
 
 
+def test_public_jwk_json_is_refused_as_a_secret_cve_2026_48526() -> None:
+    """CVE-2026-48526, the operator's side: a JWK (or JWKS) pasted into ``secret`` is a ConfigError."""
+    for value in (json.dumps(rsa_pair().jwk()), json.dumps({"keys": [ec_pair().jwk()]}), "  " + json.dumps(rsa_pair().jwk())):
+        for adapter in (JWTMiddleware, JWTWSGIMiddleware):
+            with pytest.raises(ConfigError) as info:
+                adapter(_never, settings={"algorithms": ["HS256"], "secret": value})
+            assert info.value.key == "secret"
+
+
 def _pbes2_jwe(p2c: int) -> str:
     header = {"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "p2s": b64(b"salt" * 4), "p2c": p2c}
     return ".".join([b64(json.dumps(header).encode()), b64(b"k" * 24), b64(b"i" * 12), b64(b"c" * 16), b64(b"t" * 16)])
