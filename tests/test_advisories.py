@@ -612,6 +612,21 @@ def test_oversized_segments_refused_before_decoding_cve_2025_61920(make: Any, to
     assert r.json["error_description"] == "token is larger than allowed"
 
 
+def test_verifier_alone_has_a_size_ceiling_cve_2025_61920() -> None:
+    """CVE-2025-61920 for callers of ``Verifier`` without the middleware: a token above the
+    largest allowed ``max_token_bytes`` (1 MiB) is refused before it is encoded, hashed or read."""
+    v = Verifier(load_settings({"algorithms": ["HS256"], "secret": SECRET}))
+    token = b64(json.dumps({"alg": "HS256", "pad": "a" * (3 << 20)}).encode()) + ".e30.c2ln"
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidToken, match="token_too_large"):
+            v.verify(token)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
+
+
 @pytest.mark.xfail(strict=True, reason="Verifier does not apply max_token_bytes itself; the fix belongs in gate/verifier.py")
 def test_verifier_alone_applies_max_token_bytes_cve_2025_61920() -> None:
     """CVE-2025-61920: ``Verifier.verify`` should honour the configured ``max_token_bytes`` too,
