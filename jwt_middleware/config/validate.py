@@ -14,6 +14,12 @@ from ..core import events
 from ..core import keys as _keys
 from ..core.errors import ConfigError
 
+# A public key in text, wherever it starts (CVE-2026-34950: an anchored check missed a leading
+# space, and its first fix any other leading byte): PEM, or an OpenSSH key type and its base64.
+_PUBLIC_KEY_TEXT = re.compile(
+    rb"-----BEGIN|(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com)\s+AAAA"
+)
+_JWK_TEXT = re.compile(rb'"(?:kty|keys)"\s*:')  # a JWK or JWKS pasted as JSON (CVE-2026-48526)
 COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 QUOTED_SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
@@ -76,8 +82,10 @@ def secret(key: str, value: Any, algorithms: Sequence[str]) -> bytes:
         value = value.encode("utf-8")
     if not isinstance(value, bytes):
         raise ConfigError(key, "expected a string or bytes")
-    if b"-----BEGIN" in value or value.startswith((b"ssh-", b"ecdsa-")):
+    if _PUBLIC_KEY_TEXT.search(value) or value.startswith((b"ssh-", b"ecdsa-")):
         raise ConfigError(key, "looks like a PEM or SSH key; put public keys in 'keys'")
+    if _JWK_TEXT.search(value):
+        raise ConfigError(key, "looks like a JWK or JWKS; put public keys in 'keys'")
     for alg in algorithms:
         need = _keys.HMAC_MIN_BYTES.get(alg)
         if need and len(value) < need:

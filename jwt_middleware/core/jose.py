@@ -25,6 +25,7 @@ _TO_STD = bytes.maketrans(b"-_", b"+/")
 _KEY_POINTERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 _JWE_ONLY = frozenset({"enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
 MAX_KID_LENGTH = 256
+MAX_TOKEN_BYTES = 1 << 20  # the largest ``max_token_bytes`` allows: a ceiling for every caller (CVE-2025-61920)
 _PLAIN = frozenset({"alg", "typ", "kid"})
 
 
@@ -170,6 +171,8 @@ def media_type(typ: object) -> str | None:
 
 def ascii_bytes(token: str) -> bytes:
     """The token's bytes; a token that is not ASCII is refused for its shape first, as ``compact`` does."""
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken("token_too_large", "token is larger than allowed")
     try:
         return token.encode("ascii")
     except UnicodeEncodeError:
