@@ -69,6 +69,7 @@ class Verifier:
         self._single = self._sources[0] if len(self._sources) == 1 else None
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._cache_size = settings.token_cache_size
+        self._max_bytes = settings.max_token_bytes
         self._cache_lock = threading.Lock()
         self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
         self._bad_headers: dict[str, tuple[str, str]] = {}  # header segment (as refusal() sees it) -> reason
@@ -193,6 +194,8 @@ class Verifier:
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
     def _begin(self, token: str, now: float) -> Identity | _Pending:
+        if len(token) > self._max_bytes:  # the middleware's finder says so first; a direct caller hears it here
+            raise InvalidToken("token_too_large", "token is larger than allowed")
         raw = _jose.ascii_bytes(token)
         digest = b""
         if self._cache_size:  # a token in the cache passed every check below when it went in
