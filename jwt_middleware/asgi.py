@@ -18,14 +18,16 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import GeneratorType
 from typing import Any
 
 from .config.settings import Settings, load_settings
 from .core.errors import ConfigError
+from .core.flow import run_async
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from .gate.doors import GATE_KEY, Refusal, nested
 from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, request_url, split_proofs
-from .gate.gate import Gate
+from .gate.gate import Gate, Outcome
 from .gate.request import Request
 from .gate.responses import Challenge
 
@@ -120,7 +122,8 @@ class JWTMiddleware:
             except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
                 await self._refuse(s, refusal, receive, send)
             return
-        outcome = await self.gate.authenticate_async(self._request(s, kind, path))
+        decided = self.gate.decide(self._request(s, kind, path))  # authenticate_async, less a coroutine when nothing waits
+        outcome: Outcome = await run_async(decided) if type(decided) is GeneratorType else decided  # type: ignore[assignment]
         if outcome is None:
             s[CLAIMS_KEY] = s[IDENTITY_KEY] = None
             s["user"] = ANONYMOUS
@@ -201,7 +204,11 @@ class _Misconfigured(JWTMiddleware):
             raise self.error
         message = await receive()
         if message["type"] == "lifespan.startup":
-            log.error("bad jwt_middleware settings; startup failed (reason=config_error): %s", self.error)
+            log.error(
+                "bad jwt_middleware settings; startup failed (reason=config_error): %s",
+                self.error,
+                extra={"auth_reason": "config_error"},
+            )
             await send({"type": "lifespan.startup.failed", "message": f"jwt_middleware: {self.error}"})
 
 

@@ -185,13 +185,13 @@ def test_drf_with_the_middleware_verifies_once(monkeypatch: pytest.MonkeyPatch) 
     from jwt_middleware.gate.verifier import Verifier
 
     calls: list[str] = []
-    real = Verifier.identification  # every door's verification flow starts here
+    real = Verifier.start  # every door's verification starts here
 
-    def counting(self: Verifier, token: str, now: float | None = None) -> Any:
+    def counting(self: Verifier, token: str, now: float) -> Any:
         calls.append(token)
         return real(self, token, now)
 
-    monkeypatch.setattr(Verifier, "identification", counting)
+    monkeypatch.setattr(Verifier, "start", counting)
     assert client().get("/api/private", headers={"Authorization": f"Bearer {mint(claims(sub='once'))}"}).json() == {
         "username": "once"
     }

@@ -20,6 +20,8 @@ _COOKIE_SPLIT = re.compile(r"[;,]")
 # An auth-param ("realm=..." or "realm = ...") does not: its name is followed by "=".
 _CREDENTIAL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *$)")
 _OWS = " \t"
+# "Bearer" or "DPoP" in any case (ASCII only), spaces, one b64token (RFC 6750 §2.1): what ``from_authorization`` accepts as it is.
+_PLAIN_CREDENTIAL = re.compile(r"(?:[Bb][Ee][Aa][Rr][Ee][Rr]|[Dd][Pp][Oo][Pp]) +([A-Za-z0-9\-._~+/]+=*)").fullmatch
 _SCHEMES = {"bearer": "header", "dpop": "dpop"}  # scheme -> where the finder says the token was
 
 
@@ -54,6 +56,18 @@ class TokenFinder:
         if len(values) > 1:
             raise InvalidRequest("multiple_authorization", "more than one Authorization header")
         value = values[0].strip(_OWS)
+        plain = _PLAIN_CREDENTIAL(value)  # the common shape in one C call; anything else takes the long way
+        if plain is not None and len(value) - plain.start(1) <= self.max_bytes:
+            return plain.group(1), "dpop" if value[0] in DPOP_INITIALS else "header"
+        return self.parse_authorization(value)
+
+    def parse_authorization(self, value: str) -> tuple[str | None, str]:
+        """``from_authorization`` for one value (without surrounding whitespace), every rule
+        spelt out; the fast path above must agree with it (a property test holds them together).
+
+        Args:
+            value: the header value, stripped of spaces and tabs.
+        """
         if "," in value:  # a b64token has no comma: two headers folded into one (RFC 9110 §5.3)
             _refuse_folded(value)
         scheme, _, credential = value.partition(" ")

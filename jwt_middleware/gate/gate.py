@@ -15,7 +15,7 @@ from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ..core.events import AuthEvent, Events
-from ..core.flow import Call, Flow, run, run_async
+from ..core.flow import Call, Decision, Flow, run, run_async
 from ..core.identity import IDENTITY_KEY, Identity
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
@@ -94,11 +94,12 @@ class Gate:
         finder = self.finder
         return finder.without_token(query) if finder.may_hold(query) else None
 
-    def decide(self, request: Request, *, optional: bool | None = None) -> Flow[Outcome]:
-        """The request's decision, as a flow: the identity, ``None`` for an anonymous pass, or
-        the ``Challenge`` to answer with. It yields each step that may wait (a key fetch, the
-        revocation store, the DPoP replay cache); ``authenticate`` and ``authenticate_async``
-        drive it.
+    def decide(self, request: Request, *, optional: bool | None = None) -> Decision[Outcome]:
+        """The request's decision: the identity, ``None`` for an anonymous pass, or the
+        ``Challenge`` to answer with. Up to the first step that may wait it runs at once (a
+        cached token or a refusal is answered with no flow); from there it is a flow that
+        yields each such step (a key fetch, the revocation store, the DPoP replay cache).
+        ``authenticate`` and ``authenticate_async`` drive it.
 
         Args:
             request: the neutral request.
@@ -107,8 +108,7 @@ class Gate:
                 this, so that its permissions decide.
         """
         started = time.perf_counter()
-        dpop = False
-        verifier = self.verifier
+        where = ""
         try:
             found = self._token(request, self._optional if optional is None else optional)
             if isinstance(found, Challenge):
@@ -116,17 +116,34 @@ class Gate:
             identity = None
             if found is not None:
                 token, where = found
-                dpop = where == "dpop"
                 now = time.time()
-                step = verifier.start(token, now)  # a cached token needs no flow of its own
-                identity = (
-                    step if type(step) is Identity and not verifier.revokes else (yield from verifier.completion(step, now))
-                )
-                if dpop or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
-                    yield from self._bind(identity, token, where, request)
+                step = self.verifier.start(token, now)
+                if type(step) is not Identity or self._waits(step, where):
+                    return self._checked(request, token, where, step, now, started)
+                identity = step
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
-            return self.refuse(exc, request.path, request.client, dpop=dpop)
+            return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
+        return self._accepted(outcome, request, started)
+
+    def _waits(self, identity: Identity, where: str) -> bool:
+        """Whether a verified token has a step left that may wait: revocation, or a DPoP proof's replay check."""
+        return self.verifier.revokes or where == "dpop" or self._dpop_required or "cnf" in identity.claims
+
+    def _checked(
+        self, request: Request, token: str, where: str, step: Identity | Any, now: float, started: float
+    ) -> Flow[Outcome]:
+        """The rest of ``decide`` once a step may wait: the token's keys and revocation, its sender binding, the rules."""
+        try:
+            identity = yield from self.verifier.completion(step, now)
+            if where == "dpop" or self._dpop_required or "cnf" in identity.claims:  # a plain Bearer token skips it all
+                yield from self._bind(identity, token, where, request)
+            outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
+        except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
+            return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
+        return self._accepted(outcome, request, started)
+
+    def _accepted(self, outcome: Identity | None, request: Request, started: float) -> Identity | None:
         if outcome is not None and self.events.wanted("request.authenticated"):
             self._authenticated(outcome, request.path, request.client, started)
         return outcome

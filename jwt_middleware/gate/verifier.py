@@ -20,7 +20,7 @@ from ..config.settings import Provider, Settings
 from ..core import claims as _claims
 from ..core import jose as _jose
 from ..core.errors import InvalidToken, KeySourceUnavailable, RevocationUnavailable
-from ..core.flow import Call, Flow, run, run_async
+from ..core.flow import Call, Decision, Flow, run, run_async
 from ..core.identity import Identity
 from ..core.keys import HMAC_MIN_BYTES, SIGNATURE_ALGORITHMS, KeySet, KeySource, StaticKeys, VerificationKey
 from ..core.revocation import RevocationStore
@@ -69,7 +69,6 @@ class Verifier:
         self._single = self._sources[0] if len(self._sources) == 1 else None
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._cache_size = settings.token_cache_size
-        self._max_bytes = settings.max_token_bytes
         self._cache_lock = threading.Lock()
         self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
         self._bad_headers: dict[str, tuple[str, str]] = {}  # header segment (as refusal() sees it) -> reason
@@ -105,16 +104,9 @@ class Verifier:
         now = time.time() if now is None else now
         return (yield from self.completion(self.start(token, now), now))
 
-    def start(self, token: str, now: float) -> Identity | _Pending:
-        """What needs no waiting: a token from the cache (time claims re-checked), or one parsed
-        and gated, waiting for its keys. ``completion`` does the rest; a caller whose flow
-        already runs may skip it when ``start`` gave an identity and ``revokes`` is false.
-
-        Args:
-            token: the compact JWS.
-            now: the time to check against (Unix seconds).
-        """
-        return self._begin(token, now)
+    def _identified(self, step: Identity | _Pending, now: float) -> Decision[Identity]:
+        """A cached token's identity at once when no revocation is asked, else the ``completion`` flow."""
+        return step if type(step) is Identity and not self.revokes else self.completion(step, now)
 
     def completion(self, step: Identity | _Pending, now: float) -> Flow[Identity]:
         """The rest of ``identification`` after ``start``: the keys (fetched if need be), the
@@ -146,7 +138,8 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against (Unix seconds); default the clock.
         """
-        return run(self.identification(token, now))
+        now = time.time() if now is None else now
+        return run(self._identified(self.start(token, now), now))
 
     async def identify_async(self, token: str, now: float | None = None) -> Identity:
         """``identification``, driven on the event loop: a key fetch or revocation check is awaited.
@@ -155,7 +148,8 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against; default the clock.
         """
-        return await run_async(self.identification(token, now))
+        now = time.time() if now is None else now
+        return await run_async(self._identified(self.start(token, now), now))
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
         """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``.
@@ -193,9 +187,15 @@ class Verifier:
             retry = answer.retry_after if isinstance(answer, RevocationUnavailable) else 1
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
-    def _begin(self, token: str, now: float) -> Identity | _Pending:
-        if len(token) > self._max_bytes:  # the middleware's finder says so first; a direct caller hears it here
-            raise InvalidToken("token_too_large", "token is larger than allowed")
+    def start(self, token: str, now: float) -> Identity | _Pending:
+        """What needs no waiting: a token from the cache (time claims re-checked), or one parsed
+        and gated, waiting for its keys. ``completion`` does the rest; a caller whose flow
+        already runs may skip it when ``start`` gave an identity and ``revokes`` is false.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds).
+        """
         raw = _jose.ascii_bytes(token)
         digest = b""
         if self._cache_size:  # a token in the cache passed every check below when it went in

@@ -103,9 +103,9 @@ def refresh_token(fields: Mapping[str, str]) -> str | Response:
 
 def access_claims(endpoints: AuthEndpoints, presented: str | None) -> Flow[Mapping[str, Any] | None]:
     """An access token's verified claims, or ``None`` (RFC 7009: an invalid token is no error)."""
-    if not presented:
-        return None
     verifier = endpoints.verifier
+    if not presented or len(presented) > verifier.settings.max_token_bytes:  # CVE-2025-61920: limits before work
+        return None
     try:
         claims: Mapping[str, Any] = yield Call(verifier.verify, (presented,), verifier.verify_async)
     except Exception:  # invalid, revoked, or a store that cannot say: nothing to revoke
