@@ -100,8 +100,7 @@ class JWTWSGIMiddleware:
             scrubbed = self.gate.scrub_query(query)
             if scrubbed is not None:  # the app never needs the token again; logs must not see it
                 environ["QUERY_STRING"] = scrubbed
-        request = from_environ(environ, path, cookies=self._reads_cookies, query=query, csrf_key=self._csrf_key)
-        outcome = self.gate.authenticate(request)
+        outcome = self.gate.authenticate(from_environ(environ, path, self._reads_cookies, query, self._csrf_key))
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         elif isinstance(outcome, Challenge):

@@ -39,6 +39,8 @@ class Gate:
         self.reads_cookies = settings.cookie is not None
         self.query_param = settings.query_param
         self.verifier = Verifier(settings, key_source or functools.partial(remote_or_static, events=self.events))
+        self._revokes = self.verifier.revokes
+        self._hook = self.events.hook is not None
         self._optional = settings.optional
         self.preflight = settings.cors_preflight
         self._realm = settings.realm
@@ -107,7 +109,8 @@ class Gate:
                 applies); default the ``optional`` setting. DRF's authentication class asks
                 this, so that its permissions decide.
         """
-        started = time.perf_counter()
+        timed = self._hook or log.isEnabledFor(logging.DEBUG)  # "request.authenticated" is a DEBUG event
+        started = time.perf_counter() if timed else 0.0
         where = ""
         try:
             found = self._token(request, self._optional if optional is None else optional)
@@ -118,20 +121,20 @@ class Gate:
                 token, where = found
                 now = time.time()
                 step = self.verifier.start(token, now)
-                if type(step) is not Identity or self._waits(step, where):
-                    return self._checked(request, token, where, step, now, started)
+                if (
+                    type(step) is not Identity or self._revokes or where == "dpop" or self._dpop_required or "cnf" in step.claims
+                ):  # a step is left that may wait: revocation, a key fetch, a DPoP proof's replay check
+                    return self._checked(request, token, where, step, now, started if timed else None)
                 identity = step
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
-        return self._accepted(outcome, request, started)
-
-    def _waits(self, identity: Identity, where: str) -> bool:
-        """Whether a verified token has a step left that may wait: revocation, or a DPoP proof's replay check."""
-        return self.verifier.revokes or where == "dpop" or self._dpop_required or "cnf" in identity.claims
+        if timed and outcome is not None:
+            self._authenticated(outcome, request.path, request.client, started)
+        return outcome
 
     def _checked(
-        self, request: Request, token: str, where: str, step: Identity | Any, now: float, started: float
+        self, request: Request, token: str, where: str, step: Identity | Any, now: float, started: float | None
     ) -> Flow[Outcome]:
         """The rest of ``decide`` once a step may wait: the token's keys and revocation, its sender binding, the rules."""
         try:
@@ -141,10 +144,7 @@ class Gate:
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
-        return self._accepted(outcome, request, started)
-
-    def _accepted(self, outcome: Identity | None, request: Request, started: float) -> Identity | None:
-        if outcome is not None and self.events.wanted("request.authenticated"):
+        if started is not None and outcome is not None:
             self._authenticated(outcome, request.path, request.client, started)
         return outcome
 

@@ -72,7 +72,6 @@ def environ_path(environ: Mapping[str, Any]) -> str:
 def from_environ(
     environ: Mapping[str, Any],
     path: str,
-    *,
     cookies: bool,
     query: str = "",
     csrf_key: str | None = None,
@@ -90,21 +89,20 @@ def from_environ(
             ``request.scheme``, which honours ``SECURE_PROXY_SSL_HEADER``); default
             ``wsgi.url_scheme``.
     """
-    authorization = environ.get("HTTP_AUTHORIZATION")
-    proofs: tuple[str, ...] = ()
-    url = ""
-    if authorization is not None and authorization[:1] in DPOP_INITIALS and is_dpop(authorization):  # only DPoP reads these
-        found, url = proofs_and_url(environ, scheme)
-        proofs = tuple(found)
-    cookie = environ.get("HTTP_COOKIE") if cookies else None
-    return Request(
-        environ.get("REQUEST_METHOD") or "GET",
-        path,
-        () if authorization is None else (authorization,),
-        () if cookie is None else (cookie,),
-        query,
-        environ.get(csrf_key) if csrf_key else None,
-        proofs,
-        url,
-        environ.get("REMOTE_ADDR"),
-    )
+    get = environ.get
+    authorization = get("HTTP_AUTHORIZATION")
+    sent: tuple[str, ...] = ()
+    if authorization is not None:
+        sent = (authorization,)
+        if authorization[:1] in DPOP_INITIALS and is_dpop(authorization):  # only the DPoP scheme reads these
+            proofs, url = proofs_and_url(environ, scheme)
+            return Request(get("REQUEST_METHOD") or "GET", path, sent, _cookies(environ, cookies), query,
+                           get(csrf_key) if csrf_key else None, proofs, url, get("REMOTE_ADDR"))  # fmt: skip
+    fields = (get("REQUEST_METHOD") or "GET", path, sent, _cookies(environ, cookies) if cookies else (), query,
+              get(csrf_key) if csrf_key else None, (), "", get("REMOTE_ADDR"), False, None, None)  # fmt: skip
+    return tuple.__new__(Request, fields)  # Request(*fields) without its Python-level __new__: this is every request
+
+
+def _cookies(environ: Mapping[str, Any], wanted: bool) -> tuple[str, ...]:
+    cookie = environ.get("HTTP_COOKIE") if wanted else None
+    return () if cookie is None else (cookie,)

@@ -188,14 +188,24 @@ class Verifier:
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
 
     def start(self, token: str, now: float) -> Identity | _Pending:
-        """What needs no waiting: a token from the cache (time claims re-checked), or one parsed
-        and gated, waiting for its keys. ``completion`` does the rest; a caller whose flow
-        already runs may skip it when ``start`` gave an identity and ``revokes`` is false.
+        """Every check that needs no waiting: the token's identity (from the cache, time claims
+        re-checked, or verified with keys at hand), or the token parsed and gated, waiting for
+        its keys to be fetched. ``completion`` does the rest (a key fetch, revocation); a caller
+        may skip it when ``start`` gave an identity and ``revokes`` is false.
 
         Args:
             token: the compact JWS.
             now: the time to check against (Unix seconds).
         """
+        step = self._begin(token, now)
+        while type(step) is _Pending:
+            keyset = step.source.current(step.header.kid)
+            if keyset is None:
+                return step
+            step = self._finish(step, keyset, now)
+        return step
+
+    def _begin(self, token: str, now: float) -> Identity | _Pending:
         raw = _jose.ascii_bytes(token)
         digest = b""
         if self._cache_size:  # a token in the cache passed every check below when it went in
