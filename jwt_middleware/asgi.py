@@ -90,7 +90,7 @@ class JWTMiddleware:
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
         self._metadata = self.gate.serves_metadata
-        self._warned = False
+        self._first = True
 
     def health(self) -> list[dict[str, Any]]:
         """Per-provider key source snapshots, for a readiness endpoint (the key sources page shows one)."""
@@ -102,8 +102,10 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
-        if GATE_KEY in s and not self._warned:
-            self._warned = nested(s[GATE_KEY], self.gate)
+        if self._first:  # a nesting shows on the first request, and the check need not cost the others
+            self._first = False
+            if GATE_KEY in s:
+                nested(s[GATE_KEY], self.gate)
         s[GATE_KEY] = self.gate
         path = s["path"]
         if self._metadata and (document := self.gate.metadata_for(path, s.get("method"))) is not None:

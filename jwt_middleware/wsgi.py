@@ -52,7 +52,7 @@ class JWTWSGIMiddleware:
         self._reads_cookies = self.gate.reads_cookies  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.query_param
         self._metadata = self.gate.serves_metadata
-        self._warned = False
+        self._first = True
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
             raise ConfigError("revocation", "an async hook cannot run under WSGI; give a sync callable or a RevocationStore")
@@ -68,8 +68,10 @@ class JWTWSGIMiddleware:
         path = environ.get("PATH_INFO", "")
         if script:  # environ_path, inline: the public path is the cheapest there is
             path = script + path
-        if GATE_KEY in environ and not self._warned:
-            self._warned = nested(environ[GATE_KEY], self.gate)
+        if self._first:  # a nesting shows on the first request, and the check need not cost the others
+            self._first = False
+            if GATE_KEY in environ:
+                nested(environ[GATE_KEY], self.gate)
         environ[GATE_KEY] = self.gate
         if self._metadata and (document := self.gate.metadata_for(path, environ.get("REQUEST_METHOD"))) is not None:
             start_response(document.status_line, document.header_list())  # RFC 9728 metadata

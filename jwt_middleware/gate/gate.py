@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
+from types import GeneratorType
 from typing import Any
 
 from ..config.resource import WELL_KNOWN
@@ -49,6 +50,7 @@ class Gate:
         self._csrf = settings.csrf if settings.cookie is not None else "off"
         self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
         self._challenges: dict[tuple[object, ...], Challenge] = {}
+        self._junk: dict[tuple[AuthError, str], Challenge] = {}
         self._dpop = settings.dpop_policy
         self._dpop_required = self._dpop.required
         meta = settings.resource
@@ -109,8 +111,7 @@ class Gate:
                 applies); default the ``optional`` setting. DRF's authentication class asks
                 this, so that its permissions decide.
         """
-        timed = self._hook or log.isEnabledFor(logging.DEBUG)  # "request.authenticated" is a DEBUG event
-        started = time.perf_counter() if timed else 0.0
+        started = time.perf_counter()
         where = ""
         try:
             found = self._token(request, self._optional if optional is None else optional)
@@ -124,17 +125,17 @@ class Gate:
                 if (
                     type(step) is not Identity or self._revokes or where == "dpop" or self._dpop_required or "cnf" in step.claims
                 ):  # a step is left that may wait: revocation, a key fetch, a DPoP proof's replay check
-                    return self._checked(request, token, where, step, now, started if timed else None)
+                    return self._checked(request, token, where, step, now, started)
                 identity = step
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
-        if timed and outcome is not None:
+        if outcome is not None and (self._hook or log.isEnabledFor(logging.DEBUG)):  # "request.authenticated" is DEBUG
             self._authenticated(outcome, request.path, request.client, started)
         return outcome
 
     def _checked(
-        self, request: Request, token: str, where: str, step: Identity | Any, now: float, started: float | None
+        self, request: Request, token: str, where: str, step: Identity | Any, now: float, started: float
     ) -> Flow[Outcome]:
         """The rest of ``decide`` once a step may wait: the token's keys and revocation, its sender binding, the rules."""
         try:
@@ -144,7 +145,7 @@ class Gate:
             outcome = self._authorize(identity, request.path, request.method) if self._rules else identity
         except Exception as exc:  # every failure, even a bug of ours, ends in a refusal
             return self.refuse(exc, request.path, request.client, dpop=where == "dpop")
-        if started is not None and outcome is not None:
+        if outcome is not None and (self._hook or log.isEnabledFor(logging.DEBUG)):
             self._authenticated(outcome, request.path, request.client, started)
         return outcome
 
@@ -155,7 +156,8 @@ class Gate:
             request: the neutral request.
             optional: as for ``decide``.
         """
-        return run(self.decide(request, optional=optional))
+        decided = self.decide(request, optional=optional)
+        return decided if type(decided) is not GeneratorType else run(decided)  # type: ignore[return-value]
 
     def authenticate_async(self, request: Request, *, optional: bool | None = None) -> Awaitable[Outcome]:
         """``decide``, driven on the event loop (ASGI, Django's async handler): nothing blocks it.
@@ -179,7 +181,16 @@ class Gate:
         if token is None:
             return None
         junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
-        return (token, where) if junk is None else self._answer(junk, where == "dpop")
+        if junk is None:
+            return token, where
+        known = self._junk.get((junk, where))  # one challenge per shared refusal (without hooks that vary it)
+        if known is None:
+            known = self._answer(junk, where == "dpop")
+            if self._on_error is None and self._dpop.nonces is None:
+                if len(self._junk) >= 256:
+                    self._junk.clear()
+                self._junk[junk, where] = known
+        return known
 
     def _check_csrf(self, cookies: Sequence[str], sent: str | None) -> None:
         """A cookie rides along on cross-site requests; a custom header cannot (without CORS)."""
@@ -256,7 +267,7 @@ class Gate:
 
     def _refused(self, challenge: Challenge, path: str | None, client: Any) -> Challenge:
         """A refusal decided without raising (junk): the event all the same."""
-        if self.events.wanted("request.refused"):
+        if self._hook or log.isEnabledFor(logging.INFO):  # events.wanted("request.refused"), inline: most attack traffic
             self.events.emit(AuthEvent("request.refused", challenge.reason, None, None, path, _address(client), challenge.status))
         return challenge
 

@@ -31,12 +31,14 @@ MAX_KEY_TRIES = 8
 MAX_HEADERS = 64  # distinct header segments remembered (an issuer uses one per key)
 _sha256 = hashlib.sha256
 KeySourceFactory = Callable[[Provider], KeySource]
+_JWE = InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
+_NOT_THREE = InvalidToken("malformed_token", "a token has three segments")
 
 
 # A cache entry, as a plain tuple (built on every miss, so no NamedTuple constructor):
-# (identity, exp, nbf, iat, provider, source, key): what must be re-checked on every
-# request, and what may not change.
-_Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey]
+# (identity, exp, nbf, iat, provider, source, key, keyset): what must be re-checked on every
+# request, and what may not change (the key must stay in the source's current set).
+_Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey, KeySet]
 
 
 class _Pending(NamedTuple):
@@ -71,7 +73,7 @@ class Verifier:
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
         self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
-        self._bad_headers: dict[str, tuple[str, str]] = {}  # header segment (as refusal() sees it) -> reason
+        self._bad_headers: dict[str, InvalidToken] = {}  # header segment (as refusal() sees it) -> its refusal
         self._claims_check = settings.claims_check
         self._grant_paths = (settings.scope_claims, settings.role_claims)
         self.revokes = settings.revocation is not None
@@ -197,15 +199,6 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against (Unix seconds).
         """
-        step = self._begin(token, now)
-        while type(step) is _Pending:
-            keyset = step.source.current(step.header.kid)
-            if keyset is None:
-                return step
-            step = self._finish(step, keyset, now)
-        return step
-
-    def _begin(self, token: str, now: float) -> Identity | _Pending:
         raw = _jose.ascii_bytes(token)
         digest = b""
         if self._cache_size:  # a token in the cache passed every check below when it went in
@@ -215,6 +208,16 @@ class Verifier:
                 identity = self._recheck(digest, hit, now)
                 if identity is not None:
                     return identity
+        step: Identity | _Pending = self._begin(raw, digest, now)
+        while type(step) is _Pending:
+            keyset = step.source.current(step.header.kid)
+            if keyset is None:
+                return step
+            step = self._finish(step, keyset, now)
+        return step
+
+    def _begin(self, raw: bytes, digest: bytes, now: float) -> _Pending:
+        """A token not in the cache, parsed and gated: the keys, signature and claims are next."""
         _jose.check_shape(raw)
         head, payload, sig = raw.split(b".")
         header = self._headers.get(head)
@@ -239,7 +242,7 @@ class Verifier:
         except InvalidToken as exc:
             if len(self._bad_headers) >= MAX_HEADERS:
                 self._bad_headers.clear()
-            self._bad_headers[head.decode("ascii")] = (exc.reason, exc.description)
+            self._bad_headers[head.decode("ascii")] = InvalidToken(exc.reason, exc.description)  # kept, never raised
             raise
         if len(self._headers) >= MAX_HEADERS:
             self._headers.clear()
@@ -251,27 +254,25 @@ class Verifier:
 
         Junk is the bulk of attack traffic and should cost next to nothing to refuse: a
         token that is not three segments, or whose header segment was already found bad.
-        ``None`` means nothing is decided yet (``identify`` does every check anyway).
+        ``None`` means nothing is decided yet (``identify`` does every check anyway). The
+        refusal returned is shared by every such token: describe it, never raise it.
 
         Args:
             token: the credential as found in the request.
         """
         dots = token.count(".")
         if dots != 2:
-            if dots == 4:
-                return InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
-            return InvalidToken("malformed_token", "a token has three segments")
-        known = self._bad_headers.get(token[: token.find(".")]) if self._bad_headers else None
-        return None if known is None else InvalidToken(*known)
+            return _JWE if dots == 4 else _NOT_THREE
+        return self._bad_headers.get(token[: token.find(".")]) if self._bad_headers else None
 
     def _recheck(self, digest: bytes, hit: _Verified, now: float) -> Identity | None:
         """The cached claims if still good; ``None`` sends the token down the full path."""
-        identity, exp, nbf, iat, provider, source, key = hit
+        identity, exp, nbf, iat, provider, source, key, trusted = hit
         keyset = source.current(key.kid)
         if keyset is None:
             return None
         try:
-            if key not in keyset:
+            if keyset is not trusted and key not in keyset:  # the set it was verified with needs no look
                 raise InvalidToken("unknown_key", "the token's key is no longer trusted")
             _claims.check_times(exp, nbf, iat, provider.leeway, now)
         except InvalidToken:
@@ -301,7 +302,7 @@ class Verifier:
         if self._claims_check is not None:
             _run_claims_check(self._claims_check, identity.claims)
         if self._cache_size:
-            self._remember(step.digest, (identity, exp, nbf, iat, step.provider, step.source, key))
+            self._remember(step.digest, (identity, exp, nbf, iat, step.provider, step.source, key, keyset))
         return identity
 
     def _remember(self, digest: bytes, entry: _Verified) -> None:
