@@ -9,7 +9,7 @@ the cookies carry the ``__Host-`` prefix (the refresh cookie, whose path is narr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.flow import Flow
@@ -17,39 +17,12 @@ from ..issuing import cookies
 from ..issuing.refresh import RefreshRejected, TokenPair
 from . import grants
 from .messages import Request, Response, bearer, cookie, json_answer, oauth_error
-
-if TYPE_CHECKING:
-    from .endpoints import AuthEndpoints
+from .service import CookieNames, Service, cookie_names
 
 __all__ = ["CookieNames", "cookie_names", "csrf_ok", "login", "logout", "origin_of", "refresh", "same_site"]
 
 
-class CookieNames(NamedTuple):
-    """The browser mode's cookie names (give ``access`` and ``csrf`` to the middleware's ``cookie`` and ``csrf_cookie``).
-
-    Args:
-        access: the access token's cookie.
-        refresh: the refresh token's cookie.
-        csrf: the double-submit CSRF cookie.
-    """
-
-    access: str
-    refresh: str
-    csrf: str
-
-
-def cookie_names(secure: bool) -> CookieNames:
-    """``__Host-access_token``, ``__Secure-refresh_token``, ``__Host-csrf_token`` when ``secure``; else unprefixed.
-
-    Args:
-        secure: whether the cookies are ``Secure`` (browsers refuse prefixed names otherwise).
-    """
-    if not secure:
-        return CookieNames("access_token", "refresh_token", "csrf_token")
-    return CookieNames("__Host-access_token", "__Secure-refresh_token", "__Host-csrf_token")
-
-
-def login(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
+def login(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/login``: the password grant; wrong credentials are a 401."""
     refusal = _refused(endpoints, request)
     if refusal is not None:
@@ -58,7 +31,7 @@ def login(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str])
     return pair if isinstance(pair, Response) else _pair(endpoints, pair, request)
 
 
-def refresh(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
+def refresh(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/refresh``: the refresh cookie (or field) rotated; a refusal clears the cookies."""
     refusal = _refused(endpoints, request)
     if refusal is not None:
@@ -72,7 +45,7 @@ def refresh(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str
     return _pair(endpoints, outcome, request)
 
 
-def logout(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
+def logout(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/logout``: the session's refresh family and access token revoked, the cookies cleared."""
     names = endpoints.cookie_names
     refusal = _refused(endpoints, request) or (None if csrf_ok(request, names) else _csrf_refusal())
@@ -97,7 +70,7 @@ def csrf_ok(request: Request, names: CookieNames) -> bool:
     return bool(sent) and sent == expected
 
 
-def same_site(endpoints: AuthEndpoints, request: Request) -> bool:
+def same_site(endpoints: Service, request: Request) -> bool:
     """Whether a browser sent this from a page of our own site: ``Sec-Fetch-Site`` when the browser
     sends it, else an ``Origin`` that is ``base_url``'s or listed in ``allowed_origins``. A request
     with neither (an API client, curl) is no browser's cross-site request.
@@ -113,7 +86,7 @@ def same_site(endpoints: AuthEndpoints, request: Request) -> bool:
     return origin is None or origin.rstrip("/").lower() in endpoints.origins
 
 
-def _refused(endpoints: AuthEndpoints, request: Request) -> Response | None:
+def _refused(endpoints: Service, request: Request) -> Response | None:
     if same_site(endpoints, request):
         return None
     endpoints.event("token.refused", "cross_site", "", request)
@@ -124,7 +97,7 @@ def _csrf_refusal() -> Response:
     return oauth_error(400, "invalid_request", "CSRF token missing or wrong (X-CSRF-Token)")
 
 
-def _pair(endpoints: AuthEndpoints, pair: TokenPair, request: Request) -> Response:
+def _pair(endpoints: Service, pair: TokenPair, request: Request) -> Response:
     body = pair.as_dict()
     if request.headers.get("x-token-delivery") == "cookie":  # a browser page: tokens only in HttpOnly cookies
         body = {"token_type": "Bearer", "expires_in": pair.expires_in, "scope": pair.scope}
@@ -138,14 +111,14 @@ def _pair(endpoints: AuthEndpoints, pair: TokenPair, request: Request) -> Respon
     return response
 
 
-def _cleared(endpoints: AuthEndpoints, request: Request, response: Response) -> Response:
+def _cleared(endpoints: Service, request: Request, response: Response) -> Response:
     names = endpoints.cookie_names
     for name, path in ((names.access, "/"), (names.refresh, _refresh_path(endpoints, request)), (names.csrf, "/")):
         response.headers.append(("set-cookie", cookies.clear_cookie(name, path=path, secure=endpoints.secure)))
     return response
 
 
-def _refresh_path(endpoints: AuthEndpoints, request: Request) -> str:
+def _refresh_path(endpoints: Service, request: Request) -> str:
     """The refresh cookie's ``Path``: the endpoints' own, below where the app is mounted."""
     return (request.root.rstrip("/") + endpoints.base_path) or "/"
 

@@ -3,19 +3,17 @@ document a resource server's ``oidc_discovery`` reads, and the JWKS. No call her
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..issuing.publish import DISCOVERY_PATH, JWKS_PATH
 from .messages import Response, json_answer
-
-if TYPE_CHECKING:
-    from .endpoints import AuthEndpoints
+from .service import Service
 
 __all__ = ["METADATA_PATH", "discovery", "document", "jwks", "metadata"]
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
-def metadata(endpoints: AuthEndpoints) -> dict[str, Any]:
+def metadata(endpoints: Service) -> dict[str, Any]:
     """RFC 8414 authorization-server metadata.
 
     Args:
@@ -36,7 +34,7 @@ def metadata(endpoints: AuthEndpoints) -> dict[str, Any]:
     }
 
 
-def discovery(endpoints: AuthEndpoints) -> dict[str, Any]:
+def discovery(endpoints: Service) -> dict[str, Any]:
     """The OpenID discovery document a resource server's ``oidc_discovery`` reads.
 
     Args:
@@ -50,7 +48,7 @@ def discovery(endpoints: AuthEndpoints) -> dict[str, Any]:
     }
 
 
-def jwks(endpoints: AuthEndpoints) -> dict[str, Any]:
+def jwks(endpoints: Service) -> dict[str, Any]:
     """The public keys: the current one and the retired ones still kept.
 
     Args:
@@ -59,7 +57,7 @@ def jwks(endpoints: AuthEndpoints) -> dict[str, Any]:
     return endpoints.tokens.issuer.ring.jwks()
 
 
-def document(endpoints: AuthEndpoints, path: str) -> Response | None:
+def document(endpoints: Service, path: str) -> Response | None:
     """The document served at ``path`` (cacheable for five minutes), or ``None`` when none is.
 
     Args:

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core import dpop as _dpop
 from ..core.flow import Call, Flow
 from ..gate.finder import split_proofs
 from ..issuing.refresh import RefreshRejected, TokenPair
 from .messages import Request, Response, json_answer, oauth_error
-
-if TYPE_CHECKING:
-    from .endpoints import AuthEndpoints
+from .service import Service
 
 __all__ = ["access_claims", "password", "refresh_token", "refreshing", "revoke", "token"]
 
 
-def token(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
+def token(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/token``: the password or the refresh-token grant, answered as RFC 6749 §5.1/§5.2."""
     grant, jkt = fields.get("grant_type", ""), None
     if "dpop" in request.headers:  # RFC 9449 §5: the tokens are bound to the proof's key
@@ -42,7 +40,7 @@ def token(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str])
     return oauth_error(400, "unsupported_grant_type" if grant else "invalid_request", "grant_type is password or refresh_token")
 
 
-def password(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str], jkt: str | None, browser: bool) -> Flow[Any]:
+def password(endpoints: Service, request: Request, fields: Mapping[str, str], jkt: str | None, browser: bool) -> Flow[Any]:
     """The password grant, shared with the browser's login: a ``TokenPair``, or the refusal (a ``Response``)."""
     username, secret = fields.get("username", ""), fields.get("password", "")
     if not username or not secret:
@@ -66,7 +64,7 @@ def password(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, st
     return (yield Call(tokens.login, (sub,), getattr(tokens, "login_async", None), True, kwargs))
 
 
-def refreshing(endpoints: AuthEndpoints, presented: str, jkt: str | None) -> Flow[TokenPair | RefreshRejected]:
+def refreshing(endpoints: Service, presented: str, jkt: str | None) -> Flow[TokenPair | RefreshRejected]:
     """A rotation whose refusal is a value: the new ``TokenPair``, or the ``RefreshRejected``."""
     tokens = endpoints.tokens
     try:
@@ -76,13 +74,13 @@ def refreshing(endpoints: AuthEndpoints, presented: str, jkt: str | None) -> Flo
     return pair
 
 
-def logout(endpoints: AuthEndpoints, presented: str | None, access: Mapping[str, Any] | None) -> Call:
+def logout(endpoints: Service, presented: str | None, access: Mapping[str, Any] | None) -> Call:
     """The call that revokes a refresh family and an access token (either may be ``None``)."""
     tokens = endpoints.tokens
     return Call(tokens.logout, (presented, access), tokens.logout_async, True)
 
 
-def revoke(endpoints: AuthEndpoints, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
+def revoke(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/revoke`` (RFC 7009): 200 also for a token that was never valid (§2.2)."""
     presented = fields.get("token", "")
     if not presented:
@@ -101,7 +99,7 @@ def refresh_token(fields: Mapping[str, str]) -> str | Response:
     return fields.get("refresh_token") or oauth_error(400, "invalid_request", "refresh_token is required")
 
 
-def access_claims(endpoints: AuthEndpoints, presented: str | None) -> Flow[Mapping[str, Any] | None]:
+def access_claims(endpoints: Service, presented: str | None) -> Flow[Mapping[str, Any] | None]:
     """An access token's verified claims, or ``None`` (RFC 7009: an invalid token is no error)."""
     verifier = endpoints.verifier
     if not presented or len(presented) > verifier.settings.max_token_bytes:  # CVE-2025-61920: limits before work
@@ -113,7 +111,7 @@ def access_claims(endpoints: AuthEndpoints, presented: str | None) -> Flow[Mappi
     return claims
 
 
-def proof(endpoints: AuthEndpoints, request: Request) -> Flow[str | Response]:
+def proof(endpoints: Service, request: Request) -> Flow[str | Response]:
     """The thumbprint of a token request's DPoP proof, or the RFC 9449 §5 error (400 ``invalid_dpop_proof``).
 
     The proof's ``htu`` is this endpoint's public URL (``base_url`` and the path). Its ``jti``
@@ -135,7 +133,7 @@ def proof(endpoints: AuthEndpoints, request: Request) -> Flow[str | Response]:
     return checked.jkt
 
 
-def _throttle(endpoints: AuthEndpoints, name: str, *args: Any) -> Call:
+def _throttle(endpoints: Service, name: str, *args: Any) -> Call:
     """A throttle call: awaited where the throttle has ``<name>_async``, else in a worker thread."""
     throttle = endpoints.throttle
     return Call(getattr(throttle, name), args, getattr(throttle, f"{name}_async", None), True)
