@@ -295,3 +295,26 @@ def test_binding_rules() -> None:
             check_binding(claims, given)
         assert info.value.reason == expected, claims
     check_binding({"cnf": {"jkt": key.thumbprint()}}, verified)
+
+
+def _b64(number: int) -> str:
+    return base64.urlsafe_b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("exponent", "bits"),
+    [
+        pytest.param(2**2000 + 1, 2048, id="huge-exponent"),
+        pytest.param(65537, 16384, id="huge-modulus"),
+    ],
+)
+def test_a_proof_key_that_would_make_verifying_expensive_is_refused_before_verifying(exponent: int, bits: int) -> None:
+    """Issue 22 item 10: an RSA proof key with a huge exponent cost 123x a normal verify, before
+    credentials and the throttle; it is refused as a key (``dpop_bad_key``), never verified."""
+    key = jwk.RSAKey.generate_key(2048)
+    public = key.as_dict(private=False)
+    modulus = int.from_bytes(base64.urlsafe_b64decode(public["n"] + "=="), "big")
+    if bits != 2048:
+        modulus = (1 << (bits - 1)) | 1  # the shape of a 16384-bit key, enough to be refused for its size
+    assert reason(proof(key, "RS256", public={**public, "n": _b64(modulus), "e": _b64(exponent)})) == "dpop_bad_key"
+    assert check(proof(key, "RS256")).jkt  # the same key, with its own exponent, is accepted

@@ -35,6 +35,8 @@ OKP_ALGORITHMS = {"Ed25519": frozenset({"EdDSA", "Ed25519"}), "Ed448": frozenset
 ASYMMETRIC_ALGORITHMS = RSA_ALGORITHMS | frozenset().union(*OKP_ALGORITHMS.values(), *EC_ALGORITHMS.values())
 SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | frozenset(HMAC_MIN_BYTES)
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192  # a DPoP proof's key is the client's choice: a verify must not cost what it likes (issue 22 item 10)
+MAX_RSA_EXPONENT = 2**32 - 1  # 65537 in practice; Go refuses beyond 2**31 - 1
 SIGNATURE_ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
 # RFC 9864 names, verified by PyJWT's EdDSA algorithm; the key's type (bound below) decides the curve.
 SIGNATURE_ALGORITHMS["Ed25519"] = SIGNATURE_ALGORITHMS["Ed448"] = SIGNATURE_ALGORITHMS["EdDSA"]
@@ -84,6 +86,8 @@ def algorithms_for(key: PublicKey) -> tuple[str, frozenset[str]]:
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise KeyRejected("weak_key", f"RSA keys must have at least {MIN_RSA_BITS} bits")
+        if key.key_size > MAX_RSA_BITS or key.public_numbers().e > MAX_RSA_EXPONENT:  # a verify's cost is an attacker's lever
+            raise KeyRejected("oversized_key", f"RSA keys have at most {MAX_RSA_BITS} bits and an exponent below 2**32")
         return "RSA", RSA_ALGORITHMS
     if isinstance(key, ec.EllipticCurvePublicKey):
         algs = EC_ALGORITHMS.get(key.curve.name)
