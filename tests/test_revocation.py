@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -195,3 +196,24 @@ def test_memory_store_bounds_itself() -> None:
     assert store.is_revoked(claims(jti="a")) and store.is_revoked(claims(sub="s", iat=time.time() - 1))
     time.sleep(0.06)
     assert not store.is_revoked(claims(jti="a")) and not store.is_revoked(claims(sub="s", iat=time.time() - 1))
+
+
+def test_a_store_outage_is_logged_when_it_starts_and_ends_not_per_request(make: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 22 item 18: a Redis outage logged a full traceback per refused request; now its state changes."""
+    down = [True]
+
+    def store(claims: Any) -> bool:
+        if down[0]:
+            raise ConnectionError("redis at 10.0.0.5:6379 is down")
+        return False
+
+    h = make({"algorithms": ["HS256"], "secret": SECRET, "revocation": store})
+    auth = [("Authorization", f"Bearer {mint()}")]
+    with caplog.at_level("DEBUG", logger="jwt_middleware"):
+        assert [h.request(headers=auth).status for _ in range(5)] == [503] * 5
+        down[0] = False
+        assert [h.request(headers=auth).status for _ in range(3)] == [200] * 3
+    outage = [r for r in caplog.records if getattr(r, "auth_outage", None)]
+    assert [(r.levelname, r.auth_outage) for r in outage] == [("WARNING", "down")] + [("DEBUG", "down")] * 4 + [("INFO", "up")]
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
+    assert all("10.0.0.5" not in r.getMessage() for r in caplog.records)

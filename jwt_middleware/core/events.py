@@ -120,3 +120,47 @@ class Events:
                 self.hook(event)
             except Exception:
                 log.exception("on_event hook raised (reason=on_event_error)", extra={"auth_reason": "on_event_error"})
+
+
+class Outage:
+    """A dependency's state, for the log: its failure is logged when it starts (with the error's
+    type, never a traceback per request) and its recovery when it ends; meanwhile one DEBUG line
+    per failure. Each refused request still has its own event.
+
+    Args:
+        what: what fails, as the log names it (``revocation store``).
+        reason: the reason code of the refusals it causes.
+        consequence: what the failure does to requests (``requests refused``).
+    """
+
+    __slots__ = ("consequence", "down", "reason", "what")
+
+    def __init__(self, what: str, reason: str, consequence: str) -> None:
+        self.what, self.reason, self.consequence = what, reason, consequence
+        self.down = False
+
+    def failed(self, error: BaseException) -> None:
+        """Note one failure: a WARNING when the dependency was up, else a DEBUG line.
+
+        Args:
+            error: what the dependency raised (only its type is logged).
+        """
+        first, self.down = not self.down, True
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "%s %s; %s until it answers (reason=%s, error=%s)",
+            self.what,
+            "failed" if first else "still failing",
+            self.consequence,
+            self.reason,
+            type(error).__name__,
+            extra={"auth_reason": self.reason, "auth_outage": "down"},
+        )
+
+    def recovered(self) -> None:
+        """Note an answer after a failure: an INFO line, once."""
+        if self.down:
+            self.down = False
+            log.info(
+                "%s answers again (reason=%s)", self.what, self.reason, extra={"auth_reason": self.reason, "auth_outage": "up"}
+            )

@@ -15,7 +15,7 @@ from ..config.resource import WELL_KNOWN
 from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
-from ..core.events import AuthEvent, Events
+from ..core.events import AuthEvent, Events, Outage
 from ..core.flow import Call, Decision, Flow, run, run_async
 from ..core.identity import IDENTITY_KEY, Identity
 from ..keysets.remote import remote_or_static
@@ -51,6 +51,7 @@ class Gate:
         self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
         self._challenges: dict[tuple[object, ...], Challenge] = {}
         self._junk: dict[tuple[AuthError, str], Challenge] = {}
+        self._replay_outage = Outage("DPoP replay cache", "dpop_replay_unavailable", "DPoP requests refused")
         self._dpop = settings.dpop_policy
         self._dpop_required = self._dpop.required
         meta = settings.resource
@@ -247,16 +248,13 @@ class Gate:
 
     def _claim(self, answer: bool | BaseException) -> None:
         """Refuse a replayed proof; a replay cache that cannot answer fails closed (503)."""
-        if answer is True:
-            return
+        if isinstance(answer, BaseException):
+            self._replay_outage.failed(answer)  # logged when the cache goes down, not once per request
+            raise Unavailable("dpop_replay_unavailable", "the DPoP replay cache is unavailable", 1) from answer
+        if self._replay_outage.down:
+            self._replay_outage.recovered()
         if answer is False:
             raise _dpop.replayed()
-        log.warning(
-            "DPoP replay cache failed; request refused (reason=dpop_replay_unavailable)",
-            exc_info=answer,
-            extra={"auth_kind": "request.refused", "auth_reason": "dpop_replay_unavailable"},
-        )
-        raise Unavailable("dpop_replay_unavailable", "the DPoP replay cache is unavailable", 1) from answer
 
     def _authenticated(self, identity: Identity, path: str, client: Any, started: float) -> None:
         claims = identity.claims

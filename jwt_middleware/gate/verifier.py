@@ -20,6 +20,7 @@ from ..config.settings import Provider, Settings
 from ..core import claims as _claims
 from ..core import jose as _jose
 from ..core.errors import InvalidToken, KeySourceUnavailable, RevocationUnavailable
+from ..core.events import Outage
 from ..core.flow import Call, Decision, Flow, run, run_async
 from ..core.identity import Identity
 from ..core.keys import HMAC_MIN_BYTES, SIGNATURE_ALGORITHMS, KeySet, KeySource, StaticKeys, VerificationKey
@@ -79,6 +80,8 @@ class Verifier:
         self.revokes = settings.revocation is not None
         self._revocation_call = _revocation_call(settings.revocation)
         self._fail_open = settings.revocation_fail_open
+        consequence = "tokens let through (policy=fail_open)" if self._fail_open else "requests refused"
+        self._outage = Outage("revocation check", "revocation_unavailable", consequence)
 
     def health(self) -> list[dict[str, Any]]:
         """One snapshot per provider: key source state, key ids, last fetch and failures."""
@@ -175,19 +178,13 @@ class Verifier:
         if answer is True:
             raise InvalidToken("revoked", "token has been revoked")
         if isinstance(answer, BaseException):
+            self._outage.failed(answer)  # logged when the store goes down, not once per request
             if self._fail_open:
-                log.warning(
-                    "revocation check failed; token let through (reason=revocation_unavailable, policy=fail_open)",
-                    extra={"auth_kind": "request.authenticated", "auth_reason": "revocation_unavailable"},
-                )
                 return
-            log.warning(
-                "revocation check failed; request refused (reason=revocation_unavailable)",
-                exc_info=answer,
-                extra={"auth_kind": "request.refused", "auth_reason": "revocation_unavailable"},
-            )
             retry = answer.retry_after if isinstance(answer, RevocationUnavailable) else 1
             raise RevocationUnavailable("revocation_unavailable", "revocation store is unavailable", retry) from answer
+        if self._outage.down:
+            self._outage.recovered()
 
     def start(self, token: str, now: float) -> Identity | _Pending:
         """Every check that needs no waiting: the token's identity (from the cache, time claims
