@@ -35,7 +35,7 @@ class NeedsAsync(TypeError):
 class Call(NamedTuple):
     """One step a flow asks its driver to make: ``fn(*args, **kwargs)``, or its awaitable form.
 
-    Args:
+    Attributes:
         fn: the blocking form, called by ``run`` (and by ``run_async`` when there is no
             ``afn`` and the call is not ``blocking``: a pure function, or one returning an
             awaitable).

@@ -20,7 +20,7 @@ class Request(NamedTuple):
     """One request as the gate sees it (frozen, cheap to build: a tuple; the header lists are
     the door's own, handed over and never changed).
 
-    Args:
+    Attributes:
         method: the HTTP method (``GET`` for a WebSocket handshake).
         path: the path the router sees (ASGI ``path``, WSGI ``SCRIPT_NAME`` + ``PATH_INFO``).
         authorization: the ``Authorization`` header values, as sent (two values are a 400).

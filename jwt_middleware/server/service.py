@@ -22,7 +22,7 @@ __all__ = ["CookieNames", "Service", "cookie_names"]
 class CookieNames(NamedTuple):
     """The browser mode's cookie names (give ``access`` and ``csrf`` to the middleware's ``cookie`` and ``csrf_cookie``).
 
-    Args:
+    Attributes:
         access: the access token's cookie.
         refresh: the refresh token's cookie.
         csrf: the double-submit CSRF cookie.
