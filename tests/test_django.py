@@ -243,6 +243,35 @@ def test_drf_applies_the_route_rules(middleware: list[str]) -> None:
         assert client().post("/api/notes", headers=writer).json() == {"posted": "carol"}
 
 
+def test_a_query_token_never_reaches_uvicorns_access_log_under_django_asgi() -> None:
+    """Issue 22 item 13: under Django's ASGI handler the middleware cleaned ``META`` only, while
+    uvicorn logs the scope's query string; the scope is cleaned too."""
+    from django.core.asgi import get_asgi_application
+    from django.test import override_settings
+    from servers import uvicorn_server
+    from test_e2e import get
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    token = mint()
+    handler = Keep()
+    with override_settings(JWT_MIDDLEWARE={**django_project.JWT, "query_param": "access_token"}):
+        app = get_asgi_application()
+        with uvicorn_server(app, lifespan="off", log_level="info") as base:
+            logging.getLogger("uvicorn.access").addHandler(handler)
+            try:
+                status, _, body = get(base, f"/me?x=1&access_token={token}&y=2")
+            finally:
+                logging.getLogger("uvicorn.access").removeHandler(handler)
+    assert status == 200 and b'"alice"' in body
+    assert any("/me?x=1&y=2" in r for r in records), records
+    assert not any(token in r for r in records), records
+
+
 # -- DPoP ------------------------------------------------------------------------------------------
 
 

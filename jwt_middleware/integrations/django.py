@@ -199,7 +199,8 @@ def request_of(gate: Gate, request: HttpRequest) -> Request:
 
     The scheme is Django's ``request.scheme``, so ``SECURE_PROXY_SSL_HEADER`` applies behind a
     proxy; a token in the query string is removed from ``META`` first, so that ``request.GET``
-    (parsed later, from ``META``) never sees it.
+    (parsed later, from ``META``) never sees it, and under Django's ASGI handler from the
+    ASGI scope too, which the server's access log reads.
 
     Args:
         gate: the gate that will decide.
@@ -212,6 +213,9 @@ def request_of(gate: Gate, request: HttpRequest) -> Request:
         scrubbed = gate.scrub_query(query)
         if scrubbed is not None:
             meta["QUERY_STRING"] = scrubbed
+            scope = getattr(request, "scope", None)  # under Django's ASGI handler the server logs its scope
+            if isinstance(scope, dict) and "query_string" in scope:
+                scope["query_string"] = scrubbed.encode("latin-1")
     header = gate.csrf_header
     csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
     scheme = request.scheme if meta.get("HTTP_AUTHORIZATION", "")[:1] in DPOP_INITIALS else None  # read for DPoP only
