@@ -259,3 +259,25 @@ def test_finding_11_the_refresh_cookie_path_includes_the_mount_prefix(kind: str)
         assert rotated.status == 200 and "; Path=/identity/auth;" in rotated.cookies["refresh_token"]
         cleared = auth.call("POST", "/auth/logout", b"", Cookie=f"refresh_token={value}", X_CSRF_Token="x")
         assert cleared.status == 400, "no CSRF cookie to match"
+
+
+def test_finding_13_failed_logins_never_fill_the_token_endpoints_replay_cache(kind: str) -> None:
+    """Issue 22 item 13: a token request's proof is recorded only once its credentials passed."""
+    from jwt_middleware.core.dpop import MemoryReplay
+    from jwt_middleware.testing import DPoPKey
+
+    replay = MemoryReplay()
+    key = DPoPKey()
+    url = "https://auth.test/auth/token"
+    wrong = "grant_type=password&username=alice&password=nope"
+    with Auth(kind, dpop_replay=replay).served() as auth:
+        for _ in range(3):
+            refused = auth.call("POST", "/auth/token", wrong, DPoP=key.proof("POST", url))
+            assert refused.status == 400 and refused.json["error"] == "invalid_grant"
+        assert len(replay) == 0
+        proof = key.proof("POST", url)
+        granted = auth.call("POST", "/auth/token", ALICE, DPoP=proof)
+        assert granted.status == 200 and granted.json["token_type"] == "DPoP"
+        assert len(replay) == 1
+        replayed = auth.call("POST", "/auth/token", ALICE, DPoP=proof)
+        assert replayed.status == 400 and replayed.json["error"] == "invalid_dpop_proof"

@@ -20,28 +20,37 @@ __all__ = ["access_claims", "password", "refresh_token", "refreshing", "revoke",
 
 def token(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Flow[Any]:
     """``POST {base_path}/token``: the password or the refresh-token grant, answered as RFC 6749 §5.1/§5.2."""
-    grant, jkt = fields.get("grant_type", ""), None
+    grant, checked = fields.get("grant_type", ""), None
     if "dpop" in request.headers:  # RFC 9449 §5: the tokens are bound to the proof's key
-        checked = yield from proof(endpoints, request)
-        if isinstance(checked, Response):
-            return checked
-        jkt = checked
+        found = proof(endpoints, request)
+        if isinstance(found, Response):
+            return found
+        checked = found
     if grant == "password":
-        pair = yield from password(endpoints, request, fields, jkt, browser=False)
+        pair = yield from password(endpoints, request, fields, checked, browser=False)
         return pair if isinstance(pair, Response) else json_answer(200, pair.as_dict())
     if grant == "refresh_token":
         presented = refresh_token(fields)
         if isinstance(presented, Response):
             return presented
-        outcome = yield from refreshing(endpoints, presented, jkt)
+        spent = yield from claimed(endpoints, request, checked)  # the refresh token is the credential: its rotation decides
+        if spent is not None:
+            return spent
+        outcome = yield from refreshing(endpoints, presented, None if checked is None else checked.jkt)
         if isinstance(outcome, RefreshRejected):
             return oauth_error(400, "invalid_grant", f"refresh token {outcome.reason}")
         return json_answer(200, outcome.as_dict())
     return oauth_error(400, "unsupported_grant_type" if grant else "invalid_request", "grant_type is password or refresh_token")
 
 
-def password(endpoints: Service, request: Request, fields: Mapping[str, str], jkt: str | None, browser: bool) -> Flow[Any]:
-    """The password grant, shared with the browser's login: a ``TokenPair``, or the refusal (a ``Response``)."""
+def password(
+    endpoints: Service, request: Request, fields: Mapping[str, str], checked: _dpop.VerifiedProof | None, browser: bool
+) -> Flow[Any]:
+    """The password grant, shared with the browser's login: a ``TokenPair``, or the refusal (a ``Response``).
+
+    ``checked``: the request's DPoP proof, checked but not yet recorded: its ``jti`` is claimed
+    only once the credentials passed, so failed logins never fill the replay cache.
+    """
     username, secret = fields.get("username", ""), fields.get("password", "")
     if not username or not secret:
         return oauth_error(400, "invalid_request", "username and password are required")
@@ -58,9 +67,12 @@ def password(endpoints: Service, request: Request, fields: Mapping[str, str], jk
         endpoints.event("login.failed", "invalid_credentials", username, request)
         return oauth_error(401 if browser else 400, "invalid_grant", "wrong username or password")
     yield _throttle(endpoints, "succeeded", keys[0])
+    spent = yield from claimed(endpoints, request, checked)
+    if spent is not None:
+        return spent
     sub, scope, claims = _login(found)
     tokens = endpoints.tokens
-    kwargs = {"scope": scope, **claims, "dpop_jkt": jkt}
+    kwargs = {"scope": scope, **claims, "dpop_jkt": None if checked is None else checked.jkt}
     return (yield Call(tokens.login, (sub,), getattr(tokens, "login_async", None), True, kwargs))
 
 
@@ -111,26 +123,37 @@ def access_claims(endpoints: Service, presented: str | None) -> Flow[Mapping[str
     return claims
 
 
-def proof(endpoints: Service, request: Request) -> Flow[str | Response]:
-    """The thumbprint of a token request's DPoP proof, or the RFC 9449 §5 error (400 ``invalid_dpop_proof``).
-
-    The proof's ``htu`` is this endpoint's public URL (``base_url`` and the path). Its ``jti``
-    is claimed in the replay cache through the driver, so a Redis replay cache is never
-    waited on in an event loop; a replay cache that cannot answer is a 503.
+def proof(endpoints: Service, request: Request) -> _dpop.VerifiedProof | Response:
+    """A token request's DPoP proof checked (its ``jti`` not yet recorded: see ``claimed``), or the
+    RFC 9449 §5 error (400 ``invalid_dpop_proof``). Its ``htu`` is this endpoint's public URL
+    (``base_url`` and the path).
     """
     policy = endpoints.dpop
     try:
-        url = endpoints.base_url + request.path
-        checked = policy.check(split_proofs(request.headers["dpop"]), method=request.method, url=url)
-        replay = policy.replay
-        fresh = yield Call(replay.claim, (checked.replay_key, checked.replay_until), getattr(replay, "claim_async", None), True)
-        if not fresh:
-            raise _dpop.replayed()
+        return policy.check(split_proofs(request.headers["dpop"]), method=request.method, url=endpoints.base_url + request.path)
     except _dpop.ProofRejected as exc:
-        endpoints.event("token.refused", exc.reason, "", request)
-        nonce = () if policy.nonces is None else (("dpop-nonce", policy.nonces.current()),)
-        return oauth_error(400, exc.error or "invalid_dpop_proof", exc.description, *nonce)
-    return checked.jkt
+        return _proof_refused(endpoints, request, exc)
+
+
+def claimed(endpoints: Service, request: Request, checked: _dpop.VerifiedProof | None) -> Flow[Response | None]:
+    """Record a checked proof's ``jti`` in the replay cache (through the driver, so a Redis cache never
+    blocks an event loop): ``None``, or the refusal of a replayed proof. A cache that cannot answer
+    raises, and the app answers 503."""
+    if checked is None:
+        return None
+    replay = endpoints.dpop.replay
+    try:
+        fresh = yield Call(replay.claim, (checked.replay_key, checked.replay_until), getattr(replay, "claim_async", None), True)
+    except _dpop.ProofRejected as exc:  # a full memory cache refuses rather than forget
+        return _proof_refused(endpoints, request, exc)
+    return None if fresh else _proof_refused(endpoints, request, _dpop.replayed())
+
+
+def _proof_refused(endpoints: Service, request: Request, exc: _dpop.ProofRejected) -> Response:
+    endpoints.event("token.refused", exc.reason, "", request)
+    policy = endpoints.dpop
+    nonce = () if policy.nonces is None else (("dpop-nonce", policy.nonces.current()),)
+    return oauth_error(400, exc.error or "invalid_dpop_proof", exc.description, *nonce)
 
 
 def _throttle(endpoints: Service, name: str, *args: Any) -> Call:
