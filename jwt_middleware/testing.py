@@ -56,7 +56,7 @@ class TestIssuer:
         Args:
             overrides: more settings, or replacements (``exclude_paths``, ``optional``, ...).
         """
-        return self.issuer.settings(required_claims=["exp"], role_claims=["roles"], **overrides)
+        return self.issuer.settings(required_claims=["exp"], **overrides)  # role_claims: the default, as in production
 
     def token(
         self,

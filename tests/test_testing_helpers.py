@@ -125,3 +125,19 @@ def test_dpop_key_makes_proofs_the_middleware_accepts_once() -> None:
         assert replayed.status_code == 401 and 'error="invalid_dpop_proof"' in replayed.headers["www-authenticate"], alg
     with pytest.raises(ValueError, match="algorithm"):
         DPoPKey("HS256")
+
+
+def test_testing_issuer_and_production_read_roles_alike() -> None:
+    """Issue 22 item 17: the settings a test gets read roles exactly as the defaults do."""
+    from jwt_middleware import Verifier, load_settings
+    from jwt_middleware.testing import TestIssuer
+
+    issuer = TestIssuer()
+    test_settings = issuer.settings()
+    assert "role_claims" not in test_settings
+    production = {k: v for k, v in test_settings.items() if k != "role_claims"}
+    token = issuer.token("alice", roles=["admin"])
+    assert (
+        Verifier(load_settings(test_settings)).identify(token).roles == Verifier(load_settings(production)).identify(token).roles
+    )
+    assert Verifier(load_settings(production)).identify(token).roles == ["admin"]

@@ -159,7 +159,7 @@ class Settings:
     on_error: Callable[..., Any] | None = None
     token_cache_size: int = 4096
     scope_claims: Sequence[str] = ("scope", "scp")
-    role_claims: Sequence[str] = ()
+    role_claims: Sequence[str] = ("roles",)  # RFC 9068 §2.2.3.1; TestIssuer tokens read the same way
     rules: Sequence[Mapping[str, Any]] | None = None
     revocation: Any = None
     revocation_fail_open: bool = False
