@@ -21,12 +21,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import GeneratorType
 from typing import Any
 
+from .config.resource import OriginPolicy
 from .config.settings import Settings, load_settings
 from .core.errors import ConfigError
 from .core.flow import run_async
 from .core.identity import ANONYMOUS, ANONYMOUS_AUTH, CLAIMS_KEY, IDENTITY_KEY
 from .gate.doors import GATE_KEY, Refusal, nested
-from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, request_url, split_proofs
+from .gate.finder import DPOP_INITIALS, is_dpop, quoted_path, split_proofs
 from .gate.gate import Gate, Outcome
 from .gate.request import Request
 from .gate.responses import Challenge
@@ -90,6 +91,7 @@ class JWTMiddleware:
         wanted = {b"authorization", b"cookie", b"origin", b"host"}
         self._wanted = frozenset(wanted | {self._csrf_header} if self._csrf_header else wanted)
         self._metadata = self.gate.serves_metadata
+        self._origin = self.gate.origin_policy
         self._first = True
 
     def health(self) -> list[dict[str, Any]]:
@@ -168,7 +170,7 @@ class JWTMiddleware:
         proofs: Sequence[str] = ()
         url = ""
         if authorization and authorization[0][:1] in DPOP_INITIALS and is_dpop(authorization[0]):  # only DPoP reads these
-            proofs, url = _proofs_and_url(scope, path)
+            proofs, url = _proofs_and_url(scope, path, self._origin)
         client = scope.get("client")
         fields = (scope.get("method", "GET"), path, authorization, cookies, query, csrf, proofs, url,
                   client[0] if client else None, kind == "websocket", origin, host)  # fmt: skip
@@ -214,22 +216,28 @@ class _Misconfigured(JWTMiddleware):
             await send({"type": "lifespan.startup.failed", "message": f"jwt_middleware: {self.error}"})
 
 
-def _proofs_and_url(scope: dict[str, Any], path: str) -> tuple[tuple[str, ...], str]:
-    """The ``DPoP`` header values, and the URL the client addressed (``Host``, the raw path: what ``htu`` names)."""
+def _proofs_and_url(scope: dict[str, Any], path: str, origin: OriginPolicy) -> tuple[tuple[str, ...], str]:
+    """The ``DPoP`` header values, and the URL this resource serves for the request (what ``htu`` names).
+
+    The ``Host`` header is not read: ``origin`` decides, from the server's own address
+    (``server``), the peer (``client``) and, from a trusted proxy, ``X-Forwarded-Host`` and
+    ``X-Forwarded-Proto`` (sent twice, a header is a list, which is ignored).
+    """
     proofs: list[str] = []
-    host = None
+    forwarded_host = forwarded_proto = None
     for name, value in scope["headers"]:
         if name == b"dpop":
             proofs.extend(split_proofs(value.decode("latin-1")))
-        elif name == b"host":
-            host = value.decode("latin-1")
-    if host is None:
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server and server[1] is not None else (server[0] if server else "")
+        elif name == b"x-forwarded-host":
+            forwarded_host = value.decode("latin-1") if forwarded_host is None else ","  # a list: no host
+        elif name == b"x-forwarded-proto":
+            forwarded_proto = value.decode("latin-1") if forwarded_proto is None else ","
     raw = scope.get("raw_path")
     target = raw.decode("latin-1").partition("?")[0] if raw else quoted_path(path, "utf-8")
-    default = "ws" if scope["type"] == "websocket" else "http"
-    return tuple(proofs), request_url(scope.get("scheme") or default, host, target)
+    client = scope.get("client")
+    scheme = scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http")
+    peer = client[0] if client else None
+    return tuple(proofs), origin.url(scheme, scope.get("server"), target, peer, forwarded_host, forwarded_proto)
 
 
 def _is_preflight(headers: Any) -> bool:

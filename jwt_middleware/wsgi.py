@@ -52,6 +52,7 @@ class JWTWSGIMiddleware:
         self._reads_cookies = self.gate.reads_cookies  # the CSRF cookie exists only in cookie mode
         self._query_key = self.gate.query_param
         self._metadata = self.gate.serves_metadata
+        self._origin = self.gate.origin_policy
         self._first = True
         hook = self.gate.settings.revocation
         if callable(hook) and not isinstance(hook, RevocationStore) and _is_async(hook):
@@ -102,7 +103,8 @@ class JWTWSGIMiddleware:
             scrubbed = self.gate.scrub_query(query)
             if scrubbed is not None:  # the app never needs the token again; logs must not see it
                 environ["QUERY_STRING"] = scrubbed
-        outcome = self.gate.authenticate(from_environ(environ, path, self._reads_cookies, query, self._csrf_key))
+        request = from_environ(environ, path, self._reads_cookies, query, self._csrf_key, origin=self._origin)
+        outcome = self.gate.authenticate(request)
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         elif isinstance(outcome, Challenge):

@@ -281,10 +281,11 @@ def test_dpop_bound_tokens_need_their_proof_in_django_and_drf(middleware: list[s
 
     from jwt_middleware.testing import DPoPKey
 
+    served = {**django_project.JWT, "origin": "http://testserver", "jwks_allow_http": True}  # what proofs name
     key = DPoPKey()
     token = mint(claims(cnf={"jkt": key.jkt}, scope="notes:read"))
     path = "/api/notes"
-    with override_settings(MIDDLEWARE=middleware):
+    with override_settings(MIDDLEWARE=middleware, JWT_MIDDLEWARE=served):
         web = client()  # one handler, as in a process: its middleware (and replay cache) built once
         good = key.headers(token, "GET", f"http://testserver{path}")
         assert web.get(path, headers=good).json() == {"user": "TokenUser", "sub": "alice"}
@@ -301,8 +302,9 @@ def test_dpop_bound_tokens_need_their_proof_in_django_and_drf(middleware: list[s
         assert denied.status_code == 403
         assert headers_of(denied)["www-authenticate"].startswith('DPoP error="insufficient_scope"')
     if middleware:  # the async path of the middleware too
-        assert async_get("/me", key.headers(token, "GET", "http://testserver/me")).status_code == 200
-        assert async_get("/me", {"Authorization": f"Bearer {token}"}).status_code == 401
+        with override_settings(JWT_MIDDLEWARE=served):
+            assert async_get("/me", key.headers(token, "GET", "http://testserver/me")).status_code == 200
+            assert async_get("/me", {"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_async_django_with_a_cookie_token_is_not_taken_for_a_cross_site_websocket() -> None:

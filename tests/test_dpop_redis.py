@@ -12,14 +12,14 @@ import redis
 import redis.asyncio
 from harness import ASGIHarness, WSGIHarness
 from redis_server import RedisServer
-from test_dpop_requests import bound, proof, send
+from test_dpop_requests import ORIGIN, bound, proof, send
 from tokens import SECRET
 
 from jwt_middleware.stores.redis import RedisDPoPReplay
 
 
 def settings(replay: Any, **extra: Any) -> dict[str, Any]:
-    return {"algorithms": ["HS256"], "secret": SECRET, "dpop_replay": replay, **extra}
+    return {"algorithms": ["HS256"], "secret": SECRET, "dpop_replay": replay, **ORIGIN, **extra}
 
 
 def test_a_proof_spent_in_one_process_is_refused_in_another(redis_server: RedisServer) -> None:

@@ -20,6 +20,7 @@ from jwt_middleware.core.keys import thumbprint
 
 HOST = "api.test"
 URL = f"http://{HOST}/api"
+ORIGIN = {"origin": f"http://{HOST}", "jwks_allow_http": True}  # the URL the resource serves: what proofs name
 KEY = jwk.ECKey.generate_key("P-256")
 JKT = thumbprint(KEY.as_dict(private=False))
 
@@ -53,7 +54,7 @@ class Recorder:
 def build(make: Any, **settings: Any) -> tuple[Harness, Recorder]:
     recorder = Recorder()
     return make(
-        on_event=recorder, **{"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789", **settings}
+        on_event=recorder, **{"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789", **ORIGIN, **settings}
     ), recorder
 
 
@@ -266,12 +267,228 @@ def test_the_middleware_builds_from_the_settings() -> None:
     assert app.gate.settings.dpop_policy.required is False
 
 
-def test_the_host_header_names_the_proofs_url(make: Any) -> None:
-    h, _ = build(make)
+# -- The URL a proof names (issue 22 item 2; RFC 9449 §4.3 check 9, §11.1) ---------------------------
+
+
+def test_a_proof_replayed_to_another_service_with_its_host_is_refused(make: Any) -> None:
+    """Service A accepted the proof; B, with its own replay cache, is sent it with ``Host: a.test``."""
+    a, _ = build(make, origin="http://a.test")
     token = bound()
-    other_host = h.request("/api", headers=[("host", "evil.test"), ("authorization", f"DPoP {token}"), ("dpop", proof(token))])
-    assert other_host.status == 401
-    assert send(h, token, proof(token, htu=f"http://{HOST.upper()}:80/api")).status == 200
+    accepted = proof(token, htu="http://a.test/api")
+    assert a.request("/api", headers=[("host", "a.test"), ("authorization", f"DPoP {token}"), ("dpop", accepted)]).status == 200
+    for origin in ("http://b.test", None):  # B's configured origin, or its own address when it has none
+        b, events = build(make, origin=origin)
+        replayed = b.request("/api", headers=[("host", "a.test"), ("authorization", f"DPoP {token}"), ("dpop", accepted)])
+        assert (replayed.status, events.reason) == (401, "dpop_htu_mismatch"), origin
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param(f"{HOST}/api?", id="query"),
+        pytest.param(f"{HOST}/api#", id="fragment"),
+        pytest.param(f"{HOST}/api/", id="path"),
+    ],
+)
+def test_a_host_holding_a_path_or_query_never_changes_the_path_compared(make: Any, host: str) -> None:
+    """The old URL, ``http://`` + Host + path, made ``http://api.test/api?/other`` of a request for ``/other``."""
+    for settings in (ORIGIN, {"origin": None}):
+        h, events = build(make, **settings)
+        token = bound()
+        sent = h.request("/other", headers=[("host", host), ("authorization", f"DPoP {token}"), ("dpop", proof(token))])
+        assert (sent.status, events.reason) == (401, "dpop_htu_mismatch"), settings
+
+
+def test_proofs_name_the_configured_origin_whatever_the_host(make: Any) -> None:
+    h, events = build(make, origin="https://api.example.com", jwks_allow_http=False)
+    token = bound()
+    for host in (HOST, "evil.test", "api.example.com"):
+        named = proof(token, htu="https://API.example.com:443/api")  # compared after normalisation
+        r = h.request("/api", headers=[("host", host), ("authorization", f"DPoP {token}"), ("dpop", named)])
+        assert (r.status, r.called) == (200, True), host
+    assert send(h, token, proof(token)).status == 401 and events.reason == "dpop_htu_mismatch", "the Host's URL"
+    assert send(h, token, proof(token, htu="http://api.example.com/api")).status == 401, "the scheme is the origin's"
+
+
+def test_the_origin_defaults_to_the_resource_metadata_resource(make: Any) -> None:
+    meta = {"resource": "https://api.example.com/notes"}
+    h, _ = build(make, origin=None, jwks_allow_http=False, resource_metadata=meta)
+    token = bound()
+    assert send(h, token, proof(token, htu="https://api.example.com/api")).status == 200
+    assert send(h, token, proof(token)).status == 401
+    h, _ = build(make, origin="https://other.example.com", jwks_allow_http=False, resource_metadata=meta)
+    assert send(h, token, proof(token, htu="https://other.example.com/api")).status == 200, "an explicit origin wins"
+
+
+FORWARDED = [("x-forwarded-host", "public.example"), ("x-forwarded-proto", "https")]
+PUBLIC = "https://public.example/api"
+
+
+def forwarded(h: Harness, token: str, htu: str, headers: list[tuple[str, str]] = FORWARDED) -> Any:
+    return h.request(
+        "/api", headers=[("host", HOST), ("authorization", f"DPoP {token}"), ("dpop", proof(token, htu=htu)), *headers]
+    )
+
+
+@pytest.mark.parametrize("origin", [None, f"http://{HOST}"], ids=["no-origin", "origin"])
+def test_a_trusted_proxy_names_the_host_it_forwards(make: Any, origin: str | None) -> None:
+    h, events = build(make, origin=origin, trusted_proxies=["10.0.0.0/8", "127.0.0.1"])  # the harness's peer: 127.0.0.1
+    token = bound()
+    assert forwarded(h, token, PUBLIC).status == 200
+    assert forwarded(h, token, "http://public.example/api", [FORWARDED[0]]).status == 200, "no proto: the request's scheme"
+    assert forwarded(h, token, PUBLIC, [FORWARDED[0], ("x-forwarded-proto", "HTTPS")]).status == 200
+    refused = forwarded(h, token, URL)
+    assert (refused.status, events.reason) == (401, "dpop_htu_mismatch"), "the forwarded host, not the origin or Host"
+    mapped, _ = build(make, origin=origin, trusted_proxies=["127.0.0.0/8"])
+    assert forwarded(mapped, token, PUBLIC).status == 200, "a network"
+
+
+def test_forwarded_headers_from_a_peer_not_trusted_are_ignored(make: Any) -> None:
+    h, events = build(make, trusted_proxies=["10.0.0.0/8", "::1"])  # the harness's peer, 127.0.0.1, is neither
+    token = bound()
+    refused = forwarded(h, token, PUBLIC)
+    assert (refused.status, events.reason) == (401, "dpop_htu_mismatch")
+    assert forwarded(h, token, URL).status == 200, "the origin, as if the headers were not there"
+    untrusting, _ = build(make)
+    assert forwarded(untrusting, token, PUBLIC).status == 401, "no trusted_proxies: never read"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param([("x-forwarded-host", "public.example, evil.test")], id="list"),
+        pytest.param([("x-forwarded-host", "public.example"), ("x-forwarded-host", "evil.test")], id="twice"),
+        pytest.param([("x-forwarded-host", "public.example/api?")], id="query"),
+        pytest.param([("x-forwarded-host", "public.example/api#")], id="fragment"),
+        pytest.param([("x-forwarded-host", "public.example/x/")], id="path"),
+        pytest.param([("x-forwarded-host", "evil.test@public.example")], id="userinfo"),
+        pytest.param([("x-forwarded-host", "public .example")], id="space"),
+        pytest.param([("x-forwarded-host", "")], id="empty"),
+    ],
+)
+def test_a_forwarded_host_that_is_not_one_host_is_ignored(make: Any, headers: list[tuple[str, str]]) -> None:
+    h, _ = build(make, trusted_proxies=["127.0.0.1"])
+    token = bound()
+    for htu in (PUBLIC, "http://public.example/api", "http://evil.test/api", "http://public.example/api?/api"):
+        assert forwarded(h, token, htu, headers).status == 401, htu
+    assert forwarded(h, token, URL, headers).status == 200, "the origin decides"
+
+
+def test_a_forwarded_proto_that_is_not_http_or_https_is_ignored(make: Any) -> None:
+    h, _ = build(make, trusted_proxies=["127.0.0.1"])
+    token = bound()
+    for proto in ("https, http", "ftp", "https://x"):
+        headers = [FORWARDED[0], ("x-forwarded-proto", proto)]
+        assert forwarded(h, token, PUBLIC, headers).status == 401, proto
+        assert forwarded(h, token, "http://public.example/api", headers).status == 200, proto
+
+
+def test_with_neither_the_servers_own_address_names_the_url(make: Any) -> None:
+    """No origin and no proxy: the address the server reports (the harnesses': ASGI ``server`` 127.0.0.1:8000,
+    WSGI ``SERVER_NAME`` 127.0.0.1 and ``SERVER_PORT`` 80); a client using a name fails closed."""
+    h, events = build(make, origin=None)
+    token = bound()
+    own = "http://127.0.0.1:8000/api" if h.kind == "asgi" else "http://127.0.0.1/api"
+    assert send(h, token, proof(token, htu=own)).status == 200
+    assert send(h, token, proof(token)).status == 401 and events.reason == "dpop_htu_mismatch", "Host: api.test"
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        pytest.param({"origin": "https://api.example.com/api"}, "origin", id="path"),
+        pytest.param({"origin": "https://api.example.com?x"}, "origin", id="query"),
+        pytest.param({"origin": "https://api.example.com#x"}, "origin", id="fragment"),
+        pytest.param({"origin": "http://api.example.com"}, "origin", id="http"),
+        pytest.param({"origin": "https://user@api.example.com"}, "origin", id="credentials"),
+        pytest.param({"origin": "api.example.com"}, "origin", id="no-scheme"),
+        pytest.param({"origin": "ws://api.example.com"}, "origin", id="ws"),
+        pytest.param({"origin": 443}, "origin", id="not-a-string"),
+        pytest.param({"trusted_proxies": "10.0.0.1"}, "trusted_proxies", id="one-string"),
+        pytest.param({"trusted_proxies": ["10.0.0.300"]}, "trusted_proxies", id="not-an-address"),
+        pytest.param({"trusted_proxies": ["10.0.0.1/8"]}, "trusted_proxies", id="host-bits"),
+        pytest.param({"trusted_proxies": ["proxy.internal"]}, "trusted_proxies", id="a-name"),
+    ],
+)
+def test_bad_origin_settings_name_their_key(change: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789", **change})
+    assert info.value.key == key
+
+
+def test_good_origin_settings() -> None:
+    base = {"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789"}
+    for origin, kept in [
+        ("https://api.example.com", "https://api.example.com"),
+        ("https://api.example.com/", "https://api.example.com"),
+        ("HTTPS://api.example.com:8443", "https://api.example.com:8443"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ]:
+        assert load_settings(base, origin=origin).origin_policy.origin == kept
+    assert load_settings(base, origin="http://api.internal", jwks_allow_http=True).origin_policy.origin == "http://api.internal"
+    policy = load_settings(base, trusted_proxies=["10.0.0.0/8", "::1", "fd00::/8"]).origin_policy
+    assert [policy.trusts(peer) for peer in ("10.1.2.3", "::ffff:10.1.2.3", "::1", "fd00::7", "11.0.0.1", None, "")] == [
+        True, True, True, True, False, False, False,
+    ]  # fmt: skip
+
+
+def serve(kind: str, settings: dict[str, Any]) -> Any:
+    """A real uvicorn or threaded WSGI server for one protected app."""
+    from servers import uvicorn_server, wsgi_server
+
+    from jwt_middleware import JWTWSGIMiddleware
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def wsgi(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    base = {"algorithms": ["HS256"], "secret": "s3cret-s3cret-s3cret-s3cret-0123456789", "jwks_allow_http": True, **settings}
+    if kind == "asgi":
+        return uvicorn_server(JWTMiddleware(asgi, base), lifespan="off")
+    return wsgi_server(JWTWSGIMiddleware(wsgi, base))
+
+
+def call(address: str, path: str, token: str, proof_: str, **headers: str) -> int:
+    import http.client
+
+    connection = http.client.HTTPConnection(address, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"DPoP {token}", "DPoP": proof_, **headers})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_the_url_a_proof_names_under_real_servers(kind: str) -> None:
+    """uvicorn and a threaded WSGI server: the origin decides whatever the ``Host``; a proof A
+    accepted is refused at B when sent with ``Host: a.test``; a ``Host`` holding a query changes
+    nothing; a trusted proxy's ``X-Forwarded-Host`` counts, the same header from another peer not."""
+    token = bound()
+    with (
+        serve(kind, {"origin": "http://a.test", "trusted_proxies": ["127.0.0.1"]}) as a,
+        serve(kind, {"origin": "http://b.test", "trusted_proxies": ["10.0.0.0/8"]}) as b,
+    ):
+        accepted = proof(token, htu="http://a.test/api")
+        assert call(a, "/api", token, accepted, Host="anything.test") == 200
+        assert call(b, "/api", token, accepted, Host="a.test") == 401, "replayed to B"
+        assert call(b, "/other", token, proof(token, htu="http://b.test/api"), Host="b.test/api?") == 401
+        assert call(b, "/api", token, proof(token, htu="http://b.test/api"), Host="b.test") == 200
+        via_proxy = {"Host": "a.test", "X-Forwarded-Host": "public.example", "X-Forwarded-Proto": "https"}
+        assert call(a, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 200
+        assert call(b, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 401, "127.0.0.1 is no proxy of B's"
+
+
+def test_with_neither_uvicorn_reports_its_own_address() -> None:
+    token = bound()
+    with serve("asgi", {}) as address:
+        assert call(address, "/api", token, proof(token, htu=f"http://{address}/api"), Host="api.test") == 200
+        assert call(address, "/api", token, proof(token), Host=HOST) == 401, "a name the server does not report"
 
 
 def test_a_refusal_from_inside_the_app_names_dpop_for_a_dpop_request() -> None:

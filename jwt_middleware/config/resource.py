@@ -1,9 +1,12 @@
-"""RFC 9728 protected-resource metadata: where it is served, and the document."""
+"""What this resource is: its RFC 9728 protected-resource metadata (where it is served, and
+the document), and the URL it serves, as a DPoP proof's ``htu`` must name it."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,8 +14,13 @@ from urllib.parse import urlsplit
 from ..core.errors import ConfigError
 from . import validate as check
 
-__all__ = ["WELL_KNOWN", "ResourceMetadata", "resource_metadata"]
+__all__ = ["WELL_KNOWN", "OriginPolicy", "ResourceMetadata", "origin_policy", "resource_metadata"]
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# One host[:port] (RFC 3986 reg-name, IPv4 or a bracketed IPv6 literal): no list, path, query,
+# fragment, userinfo or whitespace can pass for a forwarded host.
+_ONE_HOST = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?").fullmatch
+_PROTOS = frozenset({"http", "https"})  # what X-Forwarded-Proto may say, compared in lower case
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +75,100 @@ def resource_metadata(value: Any, *, dpop_algs: list[str], dpop_required: bool, 
     suffix = parts.path.rstrip("/")
     path = WELL_KNOWN + suffix
     return ResourceMetadata(path, f"{parts.scheme}://{parts.netloc}{path}", document)
+
+
+@dataclass(frozen=True, slots=True)
+class OriginPolicy:
+    """The URL this resource serves, which a DPoP proof's ``htu`` must name (RFC 9449 §4.3
+    check 9, §11.1); built by ``Settings`` from ``origin``, ``resource_metadata`` and
+    ``trusted_proxies``, read by every door for the DPoP scheme only.
+
+    The client's ``Host`` header never decides it: a proof accepted by one service must not
+    pass at another one the client reaches with the same ``Host``.
+
+    Args:
+        origin: ``scheme://host[:port]``, what clients use (the ``origin`` setting, else the
+            origin of ``resource_metadata.resource``); ``None`` when neither is set.
+        proxies: the networks whose peers may name the host (``trusted_proxies``).
+    """
+
+    origin: str | None = None
+    proxies: tuple[Network, ...] = ()
+
+    def url(
+        self,
+        scheme: str,
+        server: Sequence[Any] | None,
+        target: str,
+        peer: str | None,
+        forwarded_host: str | None,
+        forwarded_proto: str | None,
+    ) -> str:
+        """The URL a request's proof must name: ``scheme://host[:port]`` and the path as sent.
+
+        From a trusted proxy, its ``X-Forwarded-Host`` (one ``host[:port]``) and
+        ``X-Forwarded-Proto`` (``http``/``https``, default ``scheme``); else the origin; else
+        the server's own address, which fails closed when clients use a name.
+
+        Args:
+            scheme: the request's scheme as the server reports it (``http``, ``https``, ``ws``, ``wss``).
+            server: the server's own address, ``(host, port)`` (ASGI ``server``; WSGI
+                ``SERVER_NAME`` and ``SERVER_PORT``), or ``None``.
+            target: the path as sent, percent-encoded, without the query.
+            peer: the address of the peer that connected (ASGI ``client[0]``, WSGI ``REMOTE_ADDR``).
+            forwarded_host: the ``X-Forwarded-Host`` header, read only from a trusted peer.
+            forwarded_proto: the ``X-Forwarded-Proto`` header, idem.
+        """
+        path = target if target[:1] == "/" else "/" + target  # an absolute or odd target never names a host
+        if forwarded_host is not None and self.proxies and _ONE_HOST(forwarded_host) and self.trusts(peer):
+            proto = (forwarded_proto or "").lower()
+            return f"{proto if proto in _PROTOS else scheme}://{forwarded_host}{path}"
+        if self.origin is not None:
+            return self.origin + path
+        return f"{scheme}://{_authority(server)}{path}"
+
+    def trusts(self, peer: str | None) -> bool:
+        """Whether ``peer`` (an IP address) is in ``trusted_proxies``; a Unix socket's peer never is."""
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return any(address in net or (mapped is not None and mapped in net) for net in self.proxies)
+
+
+def _authority(server: Sequence[Any] | None) -> str:
+    """``host:port`` of a server address (an IPv6 host in brackets); empty, so matching nothing, when unknown."""
+    if not server or not server[0]:
+        return ""
+    host, port = str(server[0]), server[1] if len(server) > 1 else None
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}" if port not in (None, "") else host
+
+
+def origin_policy(origin: Any, proxies: Any, resource: ResourceMetadata | None, allow_http: bool) -> OriginPolicy:
+    """Validate ``origin`` and ``trusted_proxies``; ``ConfigError`` names the key at fault.
+
+    Args:
+        origin: the ``origin`` setting: ``scheme://host[:port]``, or ``None``.
+        proxies: the ``trusted_proxies`` setting: IP addresses and CIDR networks.
+        resource: the validated ``resource_metadata``, whose resource's origin is the default.
+        allow_http: ``jwks_allow_http``: an ``http`` origin on a host that is not loopback.
+    """
+    if origin is not None:
+        check.url("origin", origin, allow_http)
+        parts = urlsplit(origin)
+        if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in origin or "#" in origin:
+            raise ConfigError("origin", "expected scheme://host[:port] only, without a path, query or fragment")
+        origin = f"{parts.scheme.lower()}://{parts.netloc}"
+    elif resource is not None:
+        parts = urlsplit(resource.document["resource"])
+        origin = f"{parts.scheme.lower()}://{parts.netloc}"
+    networks = []
+    for item in check.strings("trusted_proxies", proxies, single_ok=False, empty_ok=True):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            raise ConfigError("trusted_proxies", f"{item!r} is not an IP address or a CIDR network") from exc
+    return OriginPolicy(origin, tuple(networks))

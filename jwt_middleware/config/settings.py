@@ -17,7 +17,7 @@ from ..core.errors import ConfigError
 from . import validate as check
 from .dpop import DPoPPolicy, dpop_policy
 from .paths import PathRules
-from .resource import ResourceMetadata, resource_metadata
+from .resource import OriginPolicy, ResourceMetadata, origin_policy, resource_metadata
 from .rules import Rule, compile_rules
 
 _PROVIDER_INHERITS = (
@@ -177,8 +177,11 @@ class Settings:
     dpop_nonce: Any = None
     dpop_replay: Any = None
     resource_metadata: Mapping[str, Any] | None = None
+    origin: str | None = None
+    trusted_proxies: Sequence[str] = ()
     dpop_policy: DPoPPolicy = field(init=False, repr=False, compare=False)
     resource: ResourceMetadata | None = field(init=False, repr=False, compare=False)
+    origin_policy: OriginPolicy = field(init=False, repr=False, compare=False)
     resolved_providers: tuple[Provider, ...] = field(init=False, repr=False, compare=False)
     path_rules: PathRules = field(init=False, repr=False, compare=False)
     route_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
@@ -201,6 +204,8 @@ class Settings:
             allow_http=bool(self.jwks_allow_http),
         )  # fmt: skip
         object.__setattr__(self, "resource", meta)
+        served = origin_policy(self.origin, self.trusted_proxies, meta, allow_http=bool(self.jwks_allow_http))
+        object.__setattr__(self, "origin_policy", served)
 
     def _check_front(self) -> None:
         for key in ("cookie", "query_param"):

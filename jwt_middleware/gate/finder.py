@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
+from ..config.resource import OriginPolicy
 from ..config.settings import Settings
 from ..core.errors import InvalidRequest, InvalidToken
 
@@ -173,37 +174,27 @@ def is_dpop(authorization: str) -> bool:
     return authorization.lstrip(_OWS)[:5].lower() == "dpop "
 
 
-def request_url(scheme: str, host: str, target: str) -> str:
-    """The URL a request was addressed to, as a DPoP proof's ``htu`` names it: ``scheme://host/path``.
+def proofs_and_url(environ: Mapping[str, Any], origin: OriginPolicy, scheme: str | None = None) -> tuple[list[str], str]:
+    """The ``DPoP`` header values, and the URL this resource serves for the request (what ``htu`` names).
 
-    Args:
-        scheme: ``http``, ``https``, ``ws`` or ``wss``, as the server saw it (behind a TLS
-            proxy, let the server trust its forwarded headers: uvicorn ``--proxy-headers``,
-            Werkzeug ``ProxyFix``).
-        host: the ``Host`` header (``name[:port]``).
-        target: the path as sent, percent-encoded, without the query.
-    """
-    return f"{scheme}://{host}{target or '/'}"
-
-
-def proofs_and_url(environ: Mapping[str, Any], scheme: str | None = None) -> tuple[list[str], str]:
-    """The ``DPoP`` header values, and the URL the client addressed.
+    The ``Host`` header is not read: ``origin`` decides, from the server's own address
+    (``SERVER_NAME``, ``SERVER_PORT``), the peer (``REMOTE_ADDR``) and, from a trusted proxy,
+    ``X-Forwarded-Host`` and ``X-Forwarded-Proto`` (a server joins repeated headers with
+    commas: a list, which is ignored).
 
     Args:
         environ: the WSGI environ (or Django's ``request.META``).
+        origin: the gate's ``origin_policy``.
         scheme: the request's scheme when the caller knows it better (Django's ``request.scheme``);
             default ``wsgi.url_scheme``.
     """
-    proofs = environ.get("HTTP_DPOP")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        port = environ.get("SERVER_PORT", "")
-        host = environ.get("SERVER_NAME", "") + (f":{port}" if port else "")  # htu comparison drops a default port
-    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
-    target = (
-        raw.partition("?")[0] if raw else quoted_path(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), "latin-1")
-    )
-    url = request_url(scheme or environ.get("wsgi.url_scheme", "http"), host, target)
+    get = environ.get
+    proofs = get("HTTP_DPOP")
+    raw = get("REQUEST_URI") or get("RAW_URI")  # the target as sent (Werkzeug, gunicorn, uWSGI)
+    target = raw.partition("?")[0] if raw else quoted_path(get("SCRIPT_NAME", "") + get("PATH_INFO", ""), "latin-1")
+    server = (get("SERVER_NAME", ""), get("SERVER_PORT"))
+    url = origin.url(scheme or get("wsgi.url_scheme", "http"), server, target, get("REMOTE_ADDR"),
+                     get("HTTP_X_FORWARDED_HOST"), get("HTTP_X_FORWARDED_PROTO"))  # fmt: skip
     return ([] if proofs is None else split_proofs(proofs)), url
 
 

@@ -54,6 +54,7 @@ class Gate:
         self._replay_outage = Outage("DPoP replay cache", "dpop_replay_unavailable", "DPoP requests refused")
         self._dpop = settings.dpop_policy
         self._dpop_required = self._dpop.required
+        self.origin_policy = settings.origin_policy  # the URL a proof names: doors read it for the DPoP scheme
         meta = settings.resource
         self._schemes = Schemes(not self._dpop.required, self._dpop.algs, meta.url if meta is not None else None)
         self.serves_metadata = meta is not None

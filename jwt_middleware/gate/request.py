@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from ..config.resource import OriginPolicy
 from .finder import DPOP_INITIALS, is_dpop, proofs_and_url
 
 __all__ = ["Request", "environ_path", "from_environ"]
@@ -29,7 +30,8 @@ class Request(NamedTuple):
         csrf: the CSRF header's value (read only in cookie mode).
         proofs: the ``DPoP`` header values (read only for the DPoP scheme).
         url: the URL this resource serves for the request, as a DPoP proof's ``htu`` names
-            it (doors fill it in for the DPoP scheme only).
+            it: the gate's ``origin_policy`` answers it, never the ``Host`` header alone
+            (doors fill it in for the DPoP scheme only).
         client: the peer's address (ASGI ``client[0]``, WSGI ``REMOTE_ADDR``), for events.
         websocket: a WebSocket handshake.
         origin: the ``Origin`` header (read for a WebSocket handshake in cookie mode).
@@ -76,6 +78,8 @@ def from_environ(
     query: str = "",
     csrf_key: str | None = None,
     scheme: str | None = None,
+    *,
+    origin: OriginPolicy,
 ) -> Request:
     """The neutral request of a CGI-style environ (WSGI, Django's ``request.META``).
 
@@ -88,6 +92,7 @@ def from_environ(
         scheme: the request's scheme when the door knows it better (Django's
             ``request.scheme``, which honours ``SECURE_PROXY_SSL_HEADER``); default
             ``wsgi.url_scheme``.
+        origin: the gate's ``origin_policy``: the URL a DPoP proof names (read for the DPoP scheme only).
     """
     get = environ.get
     authorization = get("HTTP_AUTHORIZATION")
@@ -95,7 +100,7 @@ def from_environ(
     if authorization is not None:
         sent = (authorization,)
         if authorization[:1] in DPOP_INITIALS and is_dpop(authorization):  # only the DPoP scheme reads these
-            proofs, url = proofs_and_url(environ, scheme)
+            proofs, url = proofs_and_url(environ, origin, scheme)
             return Request(get("REQUEST_METHOD") or "GET", path, sent, _cookies(environ, cookies), query,
                            get(csrf_key) if csrf_key else None, proofs, url, get("REMOTE_ADDR"))  # fmt: skip
     fields = (get("REQUEST_METHOD") or "GET", path, sent, _cookies(environ, cookies) if cookies else (), query,

@@ -219,7 +219,9 @@ def request_of(gate: Gate, request: HttpRequest) -> Request:
     header = gate.csrf_header
     csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
     scheme = request.scheme if meta.get("HTTP_AUTHORIZATION", "")[:1] in DPOP_INITIALS else None  # read for DPoP only
-    return from_environ(meta, request.path, cookies=gate.reads_cookies, query=query, csrf_key=csrf_key, scheme=scheme)
+    return from_environ(
+        meta, request.path, cookies=gate.reads_cookies, query=query, csrf_key=csrf_key, scheme=scheme, origin=gate.origin_policy
+    )
 
 
 def _user(request: HttpRequest) -> Any:
