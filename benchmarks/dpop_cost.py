@@ -26,7 +26,14 @@ URL = "http://api.example/api"
 def _settings() -> dict[str, Any]:
     # An hour of proof age, so that proofs made before the run stay good however long it takes;
     # the checks, and what each costs, are the same as with the default 60 s.
-    return {"algorithms": ["HS256"], "secret": SECRET, "dpop_max_age_seconds": 3600}
+    # The origin is the one the proofs name (the Host header never decides it).
+    return {
+        "algorithms": ["HS256"],
+        "secret": SECRET,
+        "dpop_max_age_seconds": 3600,
+        "origin": "http://api.example",
+        "jwks_allow_http": True,
+    }
 
 
 def _dpop_scope(token: str, proof: str) -> dict[str, Any]:

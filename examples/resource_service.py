@@ -6,7 +6,9 @@ It knows no key: it finds them at ``{AUTH_ISSUER}/.well-known/openid-configurati
 Tokens come in the Authorization header (``Bearer``, or ``DPoP`` with a proof for a token
 bound to the client's key) or the access cookie (then CSRF applies to writes). With
 REDIS_URL, a logout at the auth service is honoured here at once. It publishes RFC 9728
-metadata at ``/.well-known/oauth-protected-resource`` (RESOURCE_URL: its public URL).
+metadata at ``/.well-known/oauth-protected-resource`` (RESOURCE_URL: its public URL,
+default ``http://127.0.0.1:9001``). That URL's origin is also what a DPoP proof's ``htu`` must
+name (the ``origin`` setting defaults to it): set RESOURCE_URL to the URL clients use.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def build_app(revocation: Any = None, dpop_max_age_seconds: float = 60) -> Starl
         "dpop_max_age_seconds": dpop_max_age_seconds,
         "dpop_replay": replay,
         "resource_metadata": {
-            "resource": RESOURCE,
+            "resource": RESOURCE,  # its origin is also the one DPoP proofs name (the origin setting's default)
             "authorization_servers": [ISSUER],
             "scopes_supported": ["notes:read", "notes:write"],
         },

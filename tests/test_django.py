@@ -307,6 +307,41 @@ def test_dpop_bound_tokens_need_their_proof_in_django_and_drf(middleware: list[s
             assert async_get("/me", {"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+@pytest.mark.parametrize("middleware", [django_project.MIDDLEWARE, []], ids=["with-middleware", "drf-alone"])
+def test_a_dpop_proof_names_the_origin_never_the_host_in_django_and_drf(middleware: list[str]) -> None:
+    """Issue 22 item 2: a proof A accepted, sent to B with ``Host: a.test``, and a ``Host`` holding
+    a path and a query, are refused; with no origin, the server's own address (``testserver``) decides."""
+    from django.test import override_settings
+
+    from jwt_middleware.testing import DPoPKey
+
+    key = DPoPKey()
+    token = mint(claims(cnf={"jkt": key.jkt}, scope="notes:read"))
+    path = "/api/notes"
+    a, b = ({**django_project.JWT, "origin": origin, "jwks_allow_http": True} for origin in ("http://a.test", "http://b.test"))
+    accepted = key.headers(token, "GET", f"http://a.test{path}")
+    with override_settings(MIDDLEWARE=middleware, JWT_MIDDLEWARE=a):
+        assert client().get(path, headers={**accepted, "Host": "a.test"}).status_code == 200
+    with override_settings(MIDDLEWARE=middleware, JWT_MIDDLEWARE=b):
+        replayed = client().get(path, headers={**accepted, "Host": "a.test"})
+        assert replayed.status_code == 401
+        assert headers_of(replayed)["www-authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+        other_path = key.headers(token, "GET", "http://b.test/other")  # the old URL: http://b.test/other?/api/notes
+        assert client().get(path, headers={**other_path, "Host": "b.test/other?"}).status_code == 401
+    with override_settings(MIDDLEWARE=middleware, JWT_MIDDLEWARE=django_project.JWT):
+        assert (
+            client().get(path, headers={**key.headers(token, "GET", f"http://a.test{path}"), "Host": "a.test"}).status_code == 401
+        )
+        assert (
+            client().get(path, headers={**key.headers(token, "GET", f"http://testserver{path}"), "Host": "a.test"}).status_code
+            == 200
+        )
+    if middleware:  # the async path of the middleware too
+        with override_settings(JWT_MIDDLEWARE=b):
+            assert async_get("/me", {**key.headers(token, "GET", "http://a.test/me"), "Host": "a.test"}).status_code == 401
+            assert async_get("/me", {**key.headers(token, "GET", "http://b.test/me"), "Host": "a.test"}).status_code == 200
+
+
 def test_async_django_with_a_cookie_token_is_not_taken_for_a_cross_site_websocket() -> None:
     """The async path once passed the client's address where the gate reads ``cross_site``."""
     from django.test import override_settings

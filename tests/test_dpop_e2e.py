@@ -92,7 +92,7 @@ class Site:
         issuer = TokenIssuer(SigningKey.generate("ES256"), issuer=base, audience="notes")
         tokens = TokenService(issuer, MemoryRefreshStore(), revocation=revocation)
         endpoints = AuthEndpoints(tokens, authenticate, base_url=base)
-        settings = issuer.settings(revocation=revocation)
+        settings = {**issuer.settings(revocation=revocation), "origin": base}  # the URL proofs name
         api, auth = (asgi_api, auth_asgi_app) if self.kind == "asgi" else (wsgi_api, auth_wsgi_app)
         self.routes = {
             "/auth": auth(endpoints),
@@ -197,8 +197,17 @@ def test_a_dpop_bound_token_from_node_oidc_provider(node_folder: Path, oidc_prov
         "token_types": ["at+jwt"],
         "dpop": "required",
     }
-    app = asgi_api(settings) if kind == "asgi" else wsgi_api(settings)
-    with uvicorn_server(app, lifespan="off") if kind == "asgi" else wsgi_server(app) as address:
+    built: list[Any] = []  # the app, once the server's address (the origin proofs name) is known
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        await built[0](scope, receive, send)
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        return built[0](environ, start_response)
+
+    with uvicorn_server(asgi, lifespan="off") if kind == "asgi" else wsgi_server(wsgi) as address:
+        served = {**settings, "origin": f"http://{address}"}
+        built.append(asgi_api(served) if kind == "asgi" else wsgi_api(served))
         flow = node_folder / "provider_flow.mjs"
         api = f"http://{address}/api/me"
         done = subprocess.run(["node", str(flow), oidc_provider, api], capture_output=True, text=True, timeout=60, check=False)

@@ -37,14 +37,16 @@ class Client:
 def services(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Client, Client]]:
     key_file = Path(tmp_path_factory.mktemp("auth")) / "signing-key.pem"
     key_file.write_text(SigningKey.generate("ES256").private_pem())
-    sock = free_socket()
-    auth_port = sock.getsockname()[1]
-    sock.close()
+    socks = [free_socket(), free_socket()]
+    auth_port, api_port = (sock.getsockname()[1] for sock in socks)
+    for sock in socks:
+        sock.close()
     issuer = f"http://127.0.0.1:{auth_port}"
     env = {"AUTH_KEY_FILE": str(key_file), "AUTH_ISSUER": issuer, "REDIS_URL": redis_server.url}
+    served = {**env, "RESOURCE_URL": f"http://127.0.0.1:{api_port}"}  # the API's public URL: what DPoP proofs name
     with (
         uvicorn_processes("examples.auth_service:app", env, count=2, ports=[auth_port]) as (a, b),
-        uvicorn_processes("examples.resource_service:app", env) as (api,),
+        uvicorn_processes("examples.resource_service:app", served, ports=[api_port]) as (api,),
     ):
         yield Client(a), Client(b), Client(api)
 
