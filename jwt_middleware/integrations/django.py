@@ -197,10 +197,12 @@ class JWTAuthenticationMiddleware:
 def request_of(gate: Gate, request: HttpRequest) -> Request:
     """The neutral request of a Django request, for ``gate`` (its cookie, query and CSRF settings).
 
-    The scheme is Django's ``request.scheme``, so ``SECURE_PROXY_SSL_HEADER`` applies behind a
-    proxy; a token in the query string is removed from ``META`` first, so that ``request.GET``
-    (parsed later, from ``META``) never sees it, and under Django's ASGI handler from the
-    ASGI scope too, which the server's access log reads.
+    The URL a DPoP proof names is the gate's ``origin_policy``'s, never Django's ``Host``; where
+    it falls back to the scheme the server saw, that is Django's ``request.scheme``, so
+    ``SECURE_PROXY_SSL_HEADER`` applies behind a proxy. A token in the query string is removed
+    from ``META`` first, so that ``request.GET`` (parsed later, from ``META``) never sees it,
+    and under Django's ASGI handler from the ASGI scope too, which the server's access log
+    reads.
 
     Args:
         gate: the gate that will decide.
