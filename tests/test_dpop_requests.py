@@ -330,17 +330,25 @@ def forwarded(h: Harness, token: str, htu: str, headers: list[tuple[str, str]] =
     )
 
 
-@pytest.mark.parametrize("origin", [None, f"http://{HOST}"], ids=["no-origin", "origin"])
-def test_a_trusted_proxy_names_the_host_it_forwards(make: Any, origin: str | None) -> None:
-    h, events = build(make, origin=origin, trusted_proxies=["10.0.0.0/8", "127.0.0.1"])  # the harness's peer: 127.0.0.1
+def test_a_trusted_proxy_names_the_host_it_forwards(make: Any) -> None:
+    h, events = build(make, origin=None, trusted_proxies=["10.0.0.0/8", "127.0.0.1"])  # the harness's peer: 127.0.0.1
     token = bound()
     assert forwarded(h, token, PUBLIC).status == 200
     assert forwarded(h, token, "http://public.example/api", [FORWARDED[0]]).status == 200, "no proto: the request's scheme"
     assert forwarded(h, token, PUBLIC, [FORWARDED[0], ("x-forwarded-proto", "HTTPS")]).status == 200
     refused = forwarded(h, token, URL)
-    assert (refused.status, events.reason) == (401, "dpop_htu_mismatch"), "the forwarded host, not the origin or Host"
-    mapped, _ = build(make, origin=origin, trusted_proxies=["127.0.0.0/8"])
+    assert (refused.status, events.reason) == (401, "dpop_htu_mismatch"), "the forwarded host, not the Host"
+    mapped, _ = build(make, origin=None, trusted_proxies=["127.0.0.0/8"])
     assert forwarded(mapped, token, PUBLIC).status == 200, "a network"
+
+
+def test_a_configured_origin_beats_a_trusted_proxys_forwarded_host(make: Any) -> None:
+    """What the operator configured decides; a proxy often forwards the client's own ``Host`` as ``X-Forwarded-Host``."""
+    h, events = build(make, origin=f"http://{HOST}", trusted_proxies=["127.0.0.1"])
+    token = bound()
+    refused = forwarded(h, token, PUBLIC)
+    assert (refused.status, events.reason) == (401, "dpop_htu_mismatch")
+    assert forwarded(h, token, URL).status == 200
 
 
 def test_forwarded_headers_from_a_peer_not_trusted_are_ignored(make: Any) -> None:
@@ -375,7 +383,7 @@ def test_a_forwarded_host_that_is_not_one_host_is_ignored(make: Any, headers: li
 
 
 def test_a_forwarded_proto_that_is_not_http_or_https_is_ignored(make: Any) -> None:
-    h, _ = build(make, trusted_proxies=["127.0.0.1"])
+    h, _ = build(make, origin=None, trusted_proxies=["127.0.0.1"])
     token = bound()
     for proto in ("https, http", "ftp", "https://x"):
         headers = [FORWARDED[0], ("x-forwarded-proto", proto)]
@@ -473,6 +481,8 @@ def test_the_url_a_proof_names_under_real_servers(kind: str) -> None:
     with (
         serve(kind, {"origin": "http://a.test", "trusted_proxies": ["127.0.0.1"]}) as a,
         serve(kind, {"origin": "http://b.test", "trusted_proxies": ["10.0.0.0/8"]}) as b,
+        serve(kind, {"trusted_proxies": ["127.0.0.1"]}) as c,
+        serve(kind, {"trusted_proxies": ["10.0.0.0/8"]}) as d,
     ):
         accepted = proof(token, htu="http://a.test/api")
         assert call(a, "/api", token, accepted, Host="anything.test") == 200
@@ -480,8 +490,9 @@ def test_the_url_a_proof_names_under_real_servers(kind: str) -> None:
         assert call(b, "/other", token, proof(token, htu="http://b.test/api"), Host="b.test/api?") == 401
         assert call(b, "/api", token, proof(token, htu="http://b.test/api"), Host="b.test") == 200
         via_proxy = {"Host": "a.test", "X-Forwarded-Host": "public.example", "X-Forwarded-Proto": "https"}
-        assert call(a, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 200
-        assert call(b, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 401, "127.0.0.1 is no proxy of B's"
+        assert call(a, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 401, "A's origin beats the header"
+        assert call(c, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 200
+        assert call(d, "/api", token, proof(token, htu=PUBLIC), **via_proxy) == 401, "127.0.0.1 is no proxy of D's"
 
 
 def test_with_neither_uvicorn_reports_its_own_address() -> None:

@@ -106,9 +106,9 @@ class OriginPolicy:
     ) -> str:
         """The URL a request's proof must name: ``scheme://host[:port]`` and the path as sent.
 
-        From a trusted proxy, its ``X-Forwarded-Host`` (one ``host[:port]``) and
-        ``X-Forwarded-Proto`` (``http``/``https``, default ``scheme``); else the origin; else
-        the server's own address, which fails closed when clients use a name.
+        The configured origin; else, from a trusted proxy, its ``X-Forwarded-Host`` (one
+        ``host[:port]``) and ``X-Forwarded-Proto`` (``http``/``https``, default ``scheme``);
+        else the server's own address, which fails closed when clients use a name.
 
         Args:
             scheme: the request's scheme as the server reports it (``http``, ``https``, ``ws``, ``wss``).
@@ -120,11 +120,11 @@ class OriginPolicy:
             forwarded_proto: the ``X-Forwarded-Proto`` header, idem.
         """
         path = target if target[:1] == "/" else "/" + target  # an absolute or odd target never names a host
+        if self.origin is not None:  # what the operator configured beats any header
+            return self.origin + path
         if forwarded_host is not None and self.proxies and _ONE_HOST(forwarded_host) and self.trusts(peer):
             proto = (forwarded_proto or "").lower()
             return f"{proto if proto in _PROTOS else scheme}://{forwarded_host}{path}"
-        if self.origin is not None:
-            return self.origin + path
         return f"{scheme}://{_authority(server)}{path}"
 
     def trusts(self, peer: str | None) -> bool:
