@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..issuing.refresh import Rotation
+from ..core.stores import Rotation
 from .redis_client import Durable, client_for, text
 
 __all__ = ["RedisRefreshStore"]
