@@ -8,11 +8,16 @@
 
 ``pip install bearer-jwt-middleware[redis]``. Each store takes a URL or a ready client:
 ``redis.Redis``, ``redis.cluster.RedisCluster`` or a Sentinel ``master_for`` client, or
-their ``redis.asyncio`` twins (from which the store builds a sync client to the same place:
-the mirror's feed reads in a thread). Every key of a store carries one hash tag
-(``{prefix}``), so a store lives in one Cluster slot and its scripts, which declare every
-key they touch, stay atomic; give stores different prefixes to spread them over nodes. The awaitable forms (``revoke_jti_async``,
-...) run the sync client in a worker thread: no call blocks an event loop.
+their ``redis.asyncio`` twins. Every key of a store carries one hash tag (``{prefix}``), so
+a store lives in one Cluster slot and its scripts, which declare every key they touch, stay
+atomic; give stores different prefixes to spread them over nodes.
+
+Every store speaks both ways. Given a ``redis.asyncio`` client, the awaitable forms
+(``revoke_jti_async``, ``rotate_async``, ``claim_async``, ``blocked_async``, ...) do their
+I/O on it, with no worker thread, and the revocation mirror's feed is an asyncio task; the
+blocking forms use a sync client to the same place, which the store builds. Given a URL or
+a sync client, the awaitable forms run the blocking call in a worker thread. Either way no
+call blocks an event loop.
 """
 
 from __future__ import annotations

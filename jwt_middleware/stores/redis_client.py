@@ -1,16 +1,9 @@
-"""The Redis stores' connections: a URL or a ready client, the sync twin of a ``redis.asyncio`` client, and durable writes.
-
-Writes are scripts, idempotent by design, so a write that failed (a stale pooled connection,
-a failover in progress) is retried; with ``wait_replicas`` each is followed by ``WAIT`` on
-the same connection, so an acknowledged write has reached the replicas asked for.
-"""
+"""The Redis stores' clients: a URL or a ready client, and the sync twin of a ``redis.asyncio`` client."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -25,7 +18,6 @@ from ..core.errors import ConfigError, RevocationUnavailable
 __all__ = ["FAILURES", "StoreWriteFailed", "client_for", "text"]
 
 FAILURES: tuple[type[BaseException], ...] = (redis.RedisError, redis.exceptions.RedisClusterException, OSError, TimeoutError)
-T = TypeVar("T")
 
 
 class StoreWriteFailed(RevocationUnavailable):
@@ -101,46 +93,6 @@ def _sync_twin(client: Any) -> Any:
         connection = redis.Connection
     settings = _settings(pool.connection_kwargs) | _retrying()
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=connection, **settings))
-
-
-class Durable:
-    """Writes that reach the replicas asked for, retried on a stale or failed-over connection."""
-
-    client: Any
-    wait_replicas: int
-    wait_timeout: float
-    write_retries: int
-
-    def _setup(self, client: Any, wait_replicas: int, wait_timeout: float, write_retries: int) -> None:
-        self.client = client
-        self.wait_replicas, self.wait_timeout, self.write_retries = wait_replicas, wait_timeout, write_retries
-        if wait_replicas and isinstance(client, redis.cluster.RedisCluster):
-            raise ConfigError("wait_replicas", "WAIT runs on the connection of the write; not supported on Redis Cluster")
-
-    def _write(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        """Run a script (idempotent by design), then WAIT on the same connection; retried on failure."""
-        last: BaseException | None = None
-        for attempt in range(self.write_retries + 1):
-            try:
-                if not self.wait_replicas:
-                    return script(keys=keys, args=args)
-                pipe = self.client.pipeline(transaction=False)
-                script(keys=keys, args=args, client=pipe)
-                pipe.execute_command("WAIT", self.wait_replicas, int(self.wait_timeout * 1000))
-                result, acked = pipe.execute()
-                if int(acked) >= self.wait_replicas:
-                    return result
-                last = StoreWriteFailed("store_write_not_durable", "the write did not reach enough replicas")
-            except FAILURES as exc:  # a failover in progress, a stale connection: try again
-                last = exc
-            time.sleep(min(0.05 * 2**attempt, 0.5))
-        if isinstance(last, StoreWriteFailed):
-            raise last
-        raise StoreWriteFailed("store_write_failed", "the store could not be written") from last
-
-
-async def in_thread(call: Callable[..., T], *args: Any) -> T:
-    return await asyncio.to_thread(call, *args)
 
 
 def text(value: Any) -> str:

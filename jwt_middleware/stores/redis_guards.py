@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from ..core.flow import Flow, run
 from ..core.revocation import digest
-from .redis_client import client_for, text
+from .redis_client import text
+from .redis_link import Link
 
 __all__ = ["RedisDPoPReplay", "RedisLoginThrottle"]
 
@@ -51,27 +53,65 @@ class RedisLoginThrottle:
     def __init__(
         self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5
     ) -> None:
-        self.client = client_for(url_or_client, timeout)
+        self.link = Link(url_or_client, timeout)
+        self.client = self.link.sync
         self._tag = "{" + prefix + "}throttle:"
-        self._fail = self.client.register_script(_THROTTLE_FAIL)
-        self._check = self.client.register_script(_THROTTLE_CHECK)
+        self._fail = self.link.script(_THROTTLE_FAIL)
+        self._check = self.link.script(_THROTTLE_CHECK)
 
-    def blocked(self, keys: Any, window: float) -> float:
+    def blocked(self, keys: Sequence[tuple[str, int]], window: float) -> float:
         """See ``LoginThrottle.blocked`` (``keys`` and ``window`` too)."""
-        names = [self._tag + digest(key) for key, _ in keys]
-        return float(text(self._check(keys=names, args=[repr(time.time()), repr(window), *[limit for _, limit in keys]])))
+        return run(self._blocked(keys, window))
 
-    def failed(self, keys: Any, window: float) -> None:
+    async def blocked_async(self, keys: Sequence[tuple[str, int]], window: float) -> float:
+        """``blocked`` for asyncio: on the ``redis.asyncio`` client when given, else in a worker thread.
+
+        Args:
+            keys: as for ``blocked``.
+            window: as for ``blocked``.
+        """
+        return await self.link.drive(self._blocked(keys, window))
+
+    def failed(self, keys: Sequence[str], window: float) -> None:
         """See ``LoginThrottle.failed`` (``keys`` and ``window`` too)."""
-        self._fail(keys=[self._tag + digest(key) for key in keys], args=[repr(time.time()), repr(window), uuid.uuid4().hex])
+        run(self._failed(keys, window))
+
+    async def failed_async(self, keys: Sequence[str], window: float) -> None:
+        """``failed`` for asyncio, as ``blocked_async``.
+
+        Args:
+            keys: as for ``failed``.
+            window: as for ``failed``.
+        """
+        await self.link.drive(self._failed(keys, window))
 
     def succeeded(self, key: str) -> None:
         """See ``LoginThrottle.succeeded`` (``key`` too)."""
-        self.client.delete(self._tag + digest(key))
+        run(self._succeeded(key))
+
+    async def succeeded_async(self, key: str) -> None:
+        """``succeeded`` for asyncio, as ``blocked_async``.
+
+        Args:
+            key: as for ``succeeded``.
+        """
+        await self.link.drive(self._succeeded(key))
+
+    def _blocked(self, keys: Sequence[tuple[str, int]], window: float) -> Flow[float]:
+        names = [self._tag + digest(key) for key, _ in keys]
+        args = [repr(time.time()), repr(window), *[limit for _, limit in keys]]
+        return float(text((yield self.link.run_script(self._check, names, args))))
+
+    def _failed(self, keys: Sequence[str], window: float) -> Flow[None]:
+        names = [self._tag + digest(key) for key in keys]
+        yield self.link.run_script(self._fail, names, [repr(time.time()), repr(window), uuid.uuid4().hex])
+
+    def _succeeded(self, key: str) -> Flow[None]:
+        yield self.link.call("delete", self._tag + digest(key))
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close the sync client's connection pool (a ``redis.asyncio`` client given stays its owner's)."""
+        self.link.close()
 
 
 class RedisDPoPReplay:
@@ -92,23 +132,27 @@ class RedisDPoPReplay:
     def __init__(
         self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, prefix: str = "jwt_middleware:", timeout: float = 0.5
     ) -> None:
-        self.client = client_for(url_or_client, timeout)
+        self.link = Link(url_or_client, timeout)
+        self.client = self.link.sync
         self._prefix = prefix.replace("{", "").replace("}", "") + "dpop:"
 
     def claim(self, key: str, until: float) -> bool:
         """See ``Replay.claim`` (``key`` and ``until`` too)."""
-        ttl_ms = max(1, int((until - time.time()) * 1000) + 1)
-        return bool(self.client.set(self._prefix + digest(key), b"1", nx=True, px=ttl_ms))
+        return run(self._claimed(key, until))
 
     async def claim_async(self, key: str, until: float) -> bool:
-        """``claim`` in a worker thread, for the ASGI adapter: no call blocks the event loop.
+        """``claim`` for the ASGI adapter: on the ``redis.asyncio`` client when given, else in a worker thread.
 
         Args:
             key: as for ``claim``.
             until: as for ``claim``.
         """
-        return await asyncio.to_thread(self.claim, key, until)
+        return await self.link.drive(self._claimed(key, until))
+
+    def _claimed(self, key: str, until: float) -> Flow[bool]:
+        ttl_ms = max(1, int((until - time.time()) * 1000) + 1)
+        return bool((yield self.link.call("set", self._prefix + digest(key), b"1", nx=True, px=ttl_ms)))
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close the sync client's connection pool (a ``redis.asyncio`` client given stays its owner's)."""
+        self.link.close()

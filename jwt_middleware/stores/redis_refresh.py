@@ -7,8 +7,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.flow import Flow, run
 from ..core.stores import Rotation
-from .redis_client import Durable, client_for, text
+from .redis_client import text
+from .redis_link import Durable, Link
 
 __all__ = ["RedisRefreshStore"]
 
@@ -73,36 +75,61 @@ class RedisRefreshStore(Durable):
         wait_timeout: float = 0.5,
         write_retries: int = 3,
     ) -> None:
-        self._setup(client_for(url_or_client, timeout), wait_replicas, wait_timeout, write_retries)
+        self._setup(Link(url_or_client, timeout), wait_replicas, wait_timeout, write_retries)
         self.prefix = prefix
         self._tag = "{" + prefix + "}"
-        self._rotate = self.client.register_script(_ROTATE)
-        self._create = self.client.register_script(_CREATE)
+        self._rotate = self.link.script(_ROTATE)
+        self._create = self.link.script(_CREATE)
 
     def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
         """Start a family (``RefreshStore.create``).
 
         See there for ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at``.
         """
-        ttl_ms = max(1, int((expires_at - time.time()) * 1000))
-        keys = [f"{self._tag}fam:{family}", f"{self._tag}rt:{token_hash}"]
-        self._write(self._create, keys, [token_hash, json.dumps(dict(data)), access_jti, ttl_ms, family])
+        run(self._created(family, token_hash, data, access_jti, expires_at))
+
+    async def create_async(
+        self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float
+    ) -> None:
+        """``create`` for asyncio: on the ``redis.asyncio`` client when given, else in a worker thread.
+
+        ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at`` as there.
+        """
+        await self.link.drive(self._created(family, token_hash, data, access_jti, expires_at))
 
     def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
         """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (``access_jti``,
         ``family`` and ``grace_seconds`` too)."""
-        return self._run(token_hash, new_hash, access_jti, "rotate", family, grace_seconds)
+        return run(self._rotation(token_hash, new_hash, access_jti, "rotate", family, grace_seconds))
+
+    async def rotate_async(
+        self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0
+    ) -> Rotation:
+        """``rotate`` for asyncio, as ``create_async``.
+
+        ``token_hash``, ``new_hash``, ``access_jti``, ``family`` and ``grace_seconds`` as there.
+        """
+        return await self.link.drive(self._rotation(token_hash, new_hash, access_jti, "rotate", family, grace_seconds))
 
     def revoke(self, token_hash: str, family: str = "") -> Rotation:
         """Revoke the family of ``token_hash``; see ``RefreshStore.revoke`` (``family`` too)."""
-        return self._run(token_hash, "", "", "revoke", family, 0.0)
+        return run(self._rotation(token_hash, "", "", "revoke", family, 0.0))
 
-    def _run(self, token_hash: str, new_hash: str, access_jti: str, mode: str, family: str, grace: float) -> Rotation:
+    async def revoke_async(self, token_hash: str, family: str = "") -> Rotation:
+        """``revoke`` for asyncio, as ``create_async`` (``token_hash`` and ``family`` as there)."""
+        return await self.link.drive(self._rotation(token_hash, "", "", "revoke", family, 0.0))
+
+    def _created(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> Flow[None]:
+        ttl_ms = max(1, int((expires_at - time.time()) * 1000))
+        keys = [f"{self._tag}fam:{family}", f"{self._tag}rt:{token_hash}"]
+        yield from self._write(self._create, keys, [token_hash, json.dumps(dict(data)), access_jti, ttl_ms, family])
+
+    def _rotation(self, token_hash: str, new_hash: str, access_jti: str, mode: str, family: str, grace: float) -> Flow[Rotation]:
         keys = [f"{self._tag}rt:{token_hash}", f"{self._tag}fam:{family}", f"{self._tag}rt:{new_hash or token_hash}"]
         args = [token_hash, new_hash, access_jti, mode, repr(time.time()), repr(grace), family]
-        outcome, data, jti = (text(v) for v in self._write(self._rotate, keys, args))
+        outcome, data, jti = (text(v) for v in (yield from self._write(self._rotate, keys, args)))
         return Rotation(outcome, json.loads(data) if data else {}, jti or None)
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close the sync client's connection pool (a ``redis.asyncio`` client given stays its owner's)."""
+        self.link.close()
