@@ -62,6 +62,16 @@ class Mirror:
         timeout = link.read_timeout()
         self.block_ms = BLOCK_MS if timeout is None else max(10, min(BLOCK_MS, int(timeout * 500)))
 
+    @property
+    def jti(self) -> Table:
+        """``jti`` digest -> expiry, as the mirror holds it now (read it, never change it)."""
+        return self.tables[0]
+
+    @property
+    def sub(self) -> Table:
+        """Subject digest -> "not before", as the mirror holds it now (read it, never change it)."""
+        return self.tables[1]
+
     def stale(self, max_staleness: float) -> bool:
         """Whether the feed has been silent for more than ``max_staleness`` seconds (or never answered)."""
         return time.monotonic() - self.synced_at > max_staleness
@@ -121,8 +131,8 @@ class Mirror:
         task = self._task
         if task is not None and task.get_loop() is asyncio.get_running_loop() and not task.done():
             return False
-        self.link.bind()
         self._task = asyncio.get_running_loop().create_task(run_async(self.follow()), name="jwt-revocation-feed")
+        self.link.bind(self._task)
         return True
 
     def stop(self) -> None:

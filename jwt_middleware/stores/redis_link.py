@@ -53,6 +53,7 @@ class Link:
         self.aio: Any = url_or_client if native else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._keeper: asyncio.Task[None] | None = None
+        self._companions: list[asyncio.Task[Any]] = []
 
     def read_timeout(self) -> float | None:
         """The shortest socket timeout of the clients, in seconds (``None``: they wait for ever)."""
@@ -145,23 +146,31 @@ class Link:
         self.bind()
         return await run_async(flow)
 
-    def bind(self) -> None:
+    def bind(self, companion: asyncio.Task[Any] | None = None) -> None:
         """Use the asyncio client on the running loop; its connections are closed when that loop ends.
 
         redis-py's asyncio connections belong to the loop that opened them, and a loop that
         ends (``asyncio.run`` returns) cancels its tasks first: the keeper task closes them
-        then, so the next loop opens its own.
+        then, after the ``companion`` tasks (the mirror's feed) have ended, so the next loop
+        opens its own.
+
+        Args:
+            companion: a task of the store's on this loop that uses the client; default none.
         """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            self._loop = loop
+            self._loop, self._companions = loop, []
             self._keeper = loop.create_task(self._release_at_loop_end(), name="jwt-redis-release")
+        if companion is not None:
+            self._companions.append(companion)
 
     async def _release_at_loop_end(self) -> None:
         try:
             await asyncio.get_running_loop().create_future()
         finally:
-            await asyncio.sleep(0.01)  # the loop's other cancelled tasks (the mirror's feed) let go of their connections
+            companions = [task for task in self._companions if not task.done()]
+            if companions:  # cancelled with this one: let them let go of their connections first
+                await asyncio.wait(companions, timeout=1.0)
             manager = getattr(getattr(self.aio, "connection_pool", None), "sentinel_manager", None)
             for client in [self.aio, *(manager.sentinels if manager is not None else ())]:  # Sentinel: its own pools too
                 with contextlib.suppress(*FAILURES):
