@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from .errors import AuthError, InvalidToken
 from .jose import _b64url_decode, json_object, media_type
 from .keys import ASYMMETRIC_ALGORITHMS, SIGNATURE_ALGORITHMS, KeyRejected, VerificationKey, from_jwk, thumbprint
+from .stores import Replay
 
 __all__ = [
     "DEFAULT_PROOF_ALGORITHMS",
@@ -91,19 +92,6 @@ class VerifiedProof:
     replay_until: float = 0.0
 
 
-class Replay(Protocol):
-    """Where the ``jti`` of accepted proofs is kept for as long as they could be replayed."""
-
-    def claim(self, key: str, until: float) -> bool:
-        """Record ``key`` until ``until`` (Unix seconds); ``False`` if it is already recorded.
-
-        Args:
-            key: the proof key's thumbprint and the proof's ``jti``.
-            until: when the entry may be forgotten (the proof is too old by then).
-        """
-        ...
-
-
 class MemoryReplay:
     """A bounded replay cache for one process; thread-safe.
 
@@ -138,6 +126,15 @@ class MemoryReplay:
             self._until.pop(key, None)  # an expired entry of the same key goes to the back again
             self._until[key] = until
             return True
+
+    async def claim_async(self, key: str, until: float) -> bool:
+        """``claim``: memory never waits, so it is the same call.
+
+        Args:
+            key: as for ``claim``.
+            until: as for ``claim``.
+        """
+        return self.claim(key, until)
 
     def __len__(self) -> int:
         return len(self._until)

@@ -8,55 +8,15 @@ show that it is newer.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from .flow import Flow, run, run_async
+from .stores import RevocationStore, store_call
 
-@runtime_checkable
-class RevocationStore(Protocol):
-    """Where revocations live (the ``revocation`` setting): ``MemoryRevocationStore``, ``stores.redis.RedisRevocationStore``.
-
-    ``is_revoked`` is asked on every request, cached tokens included, so it must answer in
-    one round trip at most; a failure it raises is handled by the outage policy
-    (``revocation_fail_open``).
-    """
-
-    def is_revoked(self, claims: Mapping[str, Any]) -> bool:
-        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
-
-        Args:
-            claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
-        """
-        ...
-
-    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
-        """``is_revoked`` for asyncio, never blocking the event loop.
-
-        Args:
-            claims: the token's verified claims.
-        """
-        ...
-
-    def revoke_jti(self, jti: str, expires_at: float) -> None:
-        """Deny this ``jti`` until ``expires_at``, when the token is dead anyway.
-
-        Args:
-            jti: the token's ``jti``.
-            expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
-        """
-        ...
-
-    def revoke_subject(self, sub: str, before: float | None = None) -> None:
-        """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
-
-        Args:
-            sub: the subject.
-            before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
-        """
-        ...
+__all__ = ["RevocationStore", "digest", "revoke_token", "revoke_token_async", "revoked_by"]
 
 
 def revoked_by(claims: Mapping[str, Any], jti_listed: bool, not_before: float | None) -> bool:
@@ -91,19 +51,18 @@ def _deny_until(claims: Mapping[str, Any]) -> tuple[str, float]:
     return jti, float(exp) if isinstance(exp, int | float) else time.time() + 86400
 
 
+def _revoke_token(store: RevocationStore, claims: Mapping[str, Any]) -> Flow[None]:
+    yield store_call(store.revoke_jti, *_deny_until(claims))
+
+
 async def revoke_token_async(store: RevocationStore, claims: Mapping[str, Any]) -> None:
-    """``revoke_token`` for ``async def`` code: the store's ``revoke_jti_async``, or its ``revoke_jti`` in a thread.
+    """``revoke_token`` for ``async def`` code: the store's ``revoke_jti_async``, or its ``revoke_jti`` in a worker thread.
 
     Args:
         store: the revocation store.
         claims: the token's verified claims (with a ``jti``).
     """
-    jti, until = _deny_until(claims)
-    write = getattr(store, "revoke_jti_async", None)
-    if write is not None:
-        await write(jti, until)
-    else:
-        await asyncio.to_thread(store.revoke_jti, jti, until)
+    await run_async(_revoke_token(store, claims))
 
 
 def revoke_token(store: RevocationStore, claims: Mapping[str, Any]) -> None:
@@ -114,4 +73,4 @@ def revoke_token(store: RevocationStore, claims: Mapping[str, Any]) -> None:
         claims: the token's verified claims; they must hold a ``jti`` (else ``ValueError``:
             revoke the subject instead). Without ``exp`` the entry lasts a day.
     """
-    store.revoke_jti(*_deny_until(claims))
+    run(_revoke_token(store, claims))

@@ -8,7 +8,6 @@ and the access token issued last from it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
@@ -16,11 +15,15 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 from ..core.events import AuthEvent, Events, chain
+from ..core.flow import Flow, run, run_async
 from ..core.revocation import RevocationStore
+from ..core.stores import RefreshStore, Rotation, store_call
 from .issuer import TokenIssuer
+
+__all__ = ["RefreshRejected", "RefreshStore", "Rotation", "TokenPair", "TokenService", "token_hash"]
 
 
 class RefreshRejected(Exception):
@@ -36,62 +39,6 @@ class RefreshRejected(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-class Rotation(NamedTuple):
-    """A store's answer to ``rotate`` or ``revoke``: the outcome, the family's data and its latest access ``jti``."""
-
-    outcome: str  # ok | invalid | reused | revoked
-    data: dict[str, Any]
-    access_jti: str | None
-
-
-class RefreshStore(Protocol):
-    """Where refresh-token families live (``MemoryRefreshStore``, ``stores.redis.RedisRefreshStore``).
-
-    Stores see only SHA-256 digests of refresh tokens, never the tokens.
-    """
-
-    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
-        """Start a family.
-
-        Args:
-            family: the family's id.
-            token_hash: the digest of its first refresh token.
-            data: what a refresh re-issues from (``sub``, ``scope``, extra claims); JSON-serialisable.
-            access_jti: the ``jti`` of the access token issued with it.
-            expires_at: when the family dies (Unix seconds); rotation does not extend it.
-        """
-        ...
-
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
-        """Atomically spend ``token_hash`` and make ``new_hash`` current, if it is the current token.
-
-        Rotating again to the same ``new_hash`` answers ``ok`` again (a retried write is no
-        reuse). The token rotated away last, presented again within ``grace_seconds`` of
-        that rotation, rotates the family once more (a client retrying a refresh whose
-        answer it lost keeps its session); any other old token revokes the family.
-
-        Args:
-            token_hash: the digest of the presented refresh token.
-            new_hash: the digest of its successor.
-            access_jti: the ``jti`` of the access token issued with the successor.
-            family: the family the presented token names (its prefix); stores that key by
-                family (Redis Cluster) need it.
-            grace_seconds: the retry window; 0 for none.
-
-        Returns ``ok``, ``invalid``, ``revoked``, or ``reused`` (and then revokes the family).
-        """
-        ...
-
-    def revoke(self, token_hash: str, family: str = "") -> Rotation:
-        """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown.
-
-        Args:
-            token_hash: the digest of any refresh token of the family.
-            family: the family the token names.
-        """
-        ...
 
 
 def token_hash(token: str) -> str:
@@ -198,25 +145,17 @@ class TokenService:
                 taken for a stolen refresh token and revokes the family (``dpop_key_mismatch``).
                 An unbound session's new access token is bound to this key.
         """
-        jti = uuid.uuid4().hex
-        family = _family(refresh_token)
-        new = _new_refresh_token(family or "x")
-        rotation = self.store.rotate(token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds)
-        if rotation.outcome == "ok" and rotation.data.get("jkt") is not None and rotation.data["jkt"] != dpop_jkt:
-            self.store.revoke(token_hash(new), family)
-            self._revoke_access(rotation)  # the access token issued before this refresh: the session is over
-            self._event("refresh.refused", "refresh_dpop_key_mismatch", rotation.data.get("sub"))
-            raise RefreshRejected("dpop_key_mismatch")
-        if rotation.outcome != "ok":
-            subject = rotation.data.get("sub")
-            if rotation.outcome == "reused":
-                self._revoke_access(rotation)
-                self._event("refresh.reused", "refresh_reused", subject)
-            else:
-                self._event("refresh.refused", f"refresh_{rotation.outcome}", subject)
-            raise RefreshRejected(rotation.outcome)
-        self._event("refresh.rotated", "ok", rotation.data.get("sub"))
-        return self._pair(rotation.data, jti, new, dpop_jkt)
+        return run(self._refresh(refresh_token, dpop_jkt))
+
+    async def refresh_async(self, refresh_token: str, dpop_jkt: str | None = None) -> TokenPair:
+        """``refresh`` for ``async def`` handlers: the stores' awaitable forms are awaited (a store
+        without them runs in a worker thread).
+
+        Args:
+            refresh_token: the refresh token the client presents.
+            dpop_jkt: as for ``refresh``.
+        """
+        return await run_async(self._refresh(refresh_token, dpop_jkt))
 
     def logout(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
         """Revoke the refresh family and the access tokens named (the presented and the latest).
@@ -226,40 +165,57 @@ class TokenService:
             access_claims: the verified claims of the access token in hand; its ``jti`` goes
                 on the deny-list of ``revocation``. Default none.
         """
-        if refresh_token is not None:
-            rotation = self.store.revoke(token_hash(refresh_token), _family(refresh_token))
-            self._revoke_access(rotation)
-            self._event("logout", "ok" if rotation.outcome == "ok" else f"refresh_{rotation.outcome}", rotation.data.get("sub"))
-        if access_claims is not None and self.revocation is not None and isinstance(access_claims.get("jti"), str):
-            self.revocation.revoke_jti(
-                access_claims["jti"], float(access_claims.get("exp", time.time() + self.issuer.access_ttl))
-            )
-            self._event("revocation", "logout", access_claims.get("sub"))
-
-    async def refresh_async(self, refresh_token: str, dpop_jkt: str | None = None) -> TokenPair:
-        """``refresh`` for ``async def`` handlers: the store and the signing run in a worker thread.
-
-        Args:
-            refresh_token: the refresh token the client presents.
-            dpop_jkt: as for ``refresh``.
-        """
-        return await asyncio.to_thread(self.refresh, refresh_token, dpop_jkt)
+        run(self._logout(refresh_token, access_claims))
 
     async def logout_async(self, refresh_token: str | None = None, access_claims: Mapping[str, Any] | None = None) -> None:
-        """``logout`` for ``async def`` handlers, in a worker thread.
+        """``logout`` for ``async def`` handlers: the stores' awaitable forms are awaited.
 
         Args:
             refresh_token: the session's refresh token. Default none.
             access_claims: the verified claims of the access token in hand. Default none.
         """
-        await asyncio.to_thread(self.logout, refresh_token, access_claims)
+        await run_async(self._logout(refresh_token, access_claims))
+
+    def _refresh(self, refresh_token: str, dpop_jkt: str | None) -> Flow[TokenPair]:
+        jti = uuid.uuid4().hex
+        family = _family(refresh_token)
+        new = _new_refresh_token(family or "x")
+        store = self.store
+        rotation = yield store_call(
+            store.rotate, token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds
+        )
+        if rotation.outcome == "ok" and rotation.data.get("jkt") is not None and rotation.data["jkt"] != dpop_jkt:
+            yield store_call(store.revoke, token_hash(new), family)
+            yield from self._revoke_access(rotation)  # the access token issued before this refresh: the session is over
+            self._event("refresh.refused", "refresh_dpop_key_mismatch", rotation.data.get("sub"))
+            raise RefreshRejected("dpop_key_mismatch")
+        if rotation.outcome != "ok":
+            subject = rotation.data.get("sub")
+            if rotation.outcome == "reused":
+                yield from self._revoke_access(rotation)
+                self._event("refresh.reused", "refresh_reused", subject)
+            else:
+                self._event("refresh.refused", f"refresh_{rotation.outcome}", subject)
+            raise RefreshRejected(rotation.outcome)
+        self._event("refresh.rotated", "ok", rotation.data.get("sub"))
+        return self._pair(rotation.data, jti, new, dpop_jkt)
+
+    def _logout(self, refresh_token: str | None, access_claims: Mapping[str, Any] | None) -> Flow[None]:
+        if refresh_token is not None:
+            rotation = yield store_call(self.store.revoke, token_hash(refresh_token), _family(refresh_token))
+            yield from self._revoke_access(rotation)
+            self._event("logout", "ok" if rotation.outcome == "ok" else f"refresh_{rotation.outcome}", rotation.data.get("sub"))
+        if access_claims is not None and self.revocation is not None and isinstance(access_claims.get("jti"), str):
+            until = float(access_claims.get("exp", time.time() + self.issuer.access_ttl))
+            yield store_call(self.revocation.revoke_jti, access_claims["jti"], until)
+            self._event("revocation", "logout", access_claims.get("sub"))
 
     def _event(self, kind: str, reason: str, subject: object) -> None:
         self.events.emit(AuthEvent(kind, reason, self.issuer.issuer, self.events.subject(subject)))
 
-    def _revoke_access(self, rotation: Rotation) -> None:
+    def _revoke_access(self, rotation: Rotation) -> Flow[None]:
         if self.revocation is not None and rotation.access_jti:
-            self.revocation.revoke_jti(rotation.access_jti, time.time() + self.issuer.access_ttl)
+            yield store_call(self.revocation.revoke_jti, rotation.access_jti, time.time() + self.issuer.access_ttl)
 
     def _pair(self, data: Mapping[str, Any], jti: str, refresh: str, dpop_jkt: str | None = None) -> TokenPair:
         jkt = data.get("jkt") or dpop_jkt  # a bound session's key; else the key of this request's proof

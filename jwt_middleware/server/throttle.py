@@ -11,39 +11,10 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import Protocol
+
+from ..core.stores import LoginThrottle
 
 __all__ = ["LoginThrottle", "MemoryLoginThrottle"]
-
-
-class LoginThrottle(Protocol):
-    """Where failed logins are counted (``MemoryLoginThrottle``, ``stores.redis.RedisLoginThrottle``)."""
-
-    def blocked(self, keys: Sequence[tuple[str, int]], window: float) -> float:
-        """Seconds until every key is under its limit again (0 when none is over).
-
-        Args:
-            keys: ``(key, limit)`` pairs, such as ``("account:alice", 5)`` and ``("address:10.0.0.7", 20)``.
-            window: the sliding window, in seconds.
-        """
-        ...
-
-    def failed(self, keys: Sequence[str], window: float) -> None:
-        """Count one failed login against each key.
-
-        Args:
-            keys: the account's and the address's keys.
-            window: the sliding window, in seconds.
-        """
-        ...
-
-    def succeeded(self, key: str) -> None:
-        """Forget the failures of one key (the account, after a good login).
-
-        Args:
-            key: the account's key.
-        """
-        ...
 
 
 class MemoryLoginThrottle:
@@ -84,6 +55,18 @@ class MemoryLoginThrottle:
         """See ``LoginThrottle.succeeded`` (``key`` too)."""
         with self._lock:
             self._failures.pop(key, None)
+
+    async def blocked_async(self, keys: Sequence[tuple[str, int]], window: float) -> float:
+        """``blocked``: memory never waits (``keys`` and ``window`` as there)."""
+        return self.blocked(keys, window)
+
+    async def failed_async(self, keys: Sequence[str], window: float) -> None:
+        """``failed``: memory never waits (``keys`` and ``window`` as there)."""
+        self.failed(keys, window)
+
+    async def succeeded_async(self, key: str) -> None:
+        """``succeeded``: memory never waits (``key`` as there)."""
+        self.succeeded(key)
 
     def _trimmed(self, key: str, since: float) -> deque[float]:
         times = self._failures.get(key) or deque()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.revocation import digest, revoked_by
-from ..issuing.refresh import Rotation
+from ..core.stores import Rotation
 
 __all__ = ["MemoryRefreshStore", "MemoryRevocationStore"]
 
@@ -164,6 +164,25 @@ class MemoryRefreshStore:
                 return Rotation("invalid", {}, None)
             fam.revoked = True
             return Rotation("ok", fam.data, fam.access_jti)
+
+    async def create_async(
+        self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float
+    ) -> None:
+        """``create``: memory never waits (``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at`` as there)."""
+        self.create(family, token_hash, data, access_jti, expires_at)
+
+    async def rotate_async(
+        self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0
+    ) -> Rotation:
+        """``rotate``: memory never waits.
+
+        ``token_hash``, ``new_hash``, ``access_jti``, ``family`` and ``grace_seconds`` as there.
+        """
+        return self.rotate(token_hash, new_hash, access_jti, family, grace_seconds)
+
+    async def revoke_async(self, token_hash: str, family: str = "") -> Rotation:
+        """``revoke``: memory never waits (``token_hash`` and ``family`` as there)."""
+        return self.revoke(token_hash, family)
 
     def _find(self, token_hash: str) -> _Family | None:
         name = self._by_hash.get(token_hash)

@@ -1,51 +1,76 @@
 """A local mirror of a Redis deny-list, kept current by a change feed (a Redis stream).
 
 Each process holds every live revocation in two dicts, so checking a token costs no
-network round trip. A thread loads the sets at start and then follows the stream with
+network round trip. The feed loads the sets at start and then follows the stream with
 ``XREAD BLOCK``: a revocation written anywhere reaches every mirror in about one round
-trip. After a disconnect the thread reloads (the last stream id first, then the sets,
-then everything after that id), so nothing written meanwhile is missed. ``stale`` says
-when the feed has been silent longer than the documented bound: the store then refuses to
-answer from the mirror, and the middleware's outage policy decides.
+trip. After a disconnect the feed reloads (the last stream id first, then the sets, then
+everything after that id), so nothing written meanwhile is missed; a reload builds its
+tables aside, keeps every live entry the mirror already held, and swaps them in at once, so
+a check during a reload never finds a revoked token missing. ``stale`` says when the feed
+has been silent longer than the documented bound: the store then refuses to answer from the
+mirror, and the middleware's outage policy decides.
+
+The feed is one flow (``follow``): a thread drives it on the sync client, or an asyncio
+task on the ``redis.asyncio`` client the store was given.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
+from ..core.flow import Call, Flow, run, run_async
+from .redis_client import text
+from .redis_link import Link
+
 log = logging.getLogger("jwt_middleware")
-BLOCK_MS = 250  # one XREAD waits this long for news; a healthy feed reports in at least this often
+BLOCK_MS = 250  # one XREAD waits this long for news (less under a shorter socket timeout); a healthy feed reports this often
 _SWEEP_SECONDS = 60.0
+Table = dict[str, float]
 
 
 class Mirror:
     """``jti`` digest -> expiry, and subject digest -> "not before", followed from Redis.
 
     Args:
-        client: a sync Redis client (single, Cluster or a Sentinel ``master_for`` client).
+        link: the store's connections.
         keys: the store's ``(jti set, subject set, feed stream)`` keys, one hash tag.
         max_token_lifetime: how long a subject's "not before" matters, in seconds.
         max_entries: the most entries kept; past it the mirror says ``overflow`` and the
             store asks Redis per request instead.
     """
 
-    def __init__(self, client: Any, keys: tuple[str, str, str], max_token_lifetime: float, max_entries: int) -> None:
-        self.client = client
+    def __init__(self, link: Link, keys: tuple[str, str, str], max_token_lifetime: float, max_entries: int) -> None:
+        self.link = link
         self.jti_key, self.sub_key, self.feed_key = keys
         self.max_token_lifetime = max_token_lifetime
         self.max_entries = max_entries
-        self.jti: dict[str, float] = {}
-        self.sub: dict[str, float] = {}
+        self.tables: tuple[Table, Table] = ({}, {})  # (jti, sub), replaced together: read it once per check
         self.overflow = False
         self.synced_at = -float("inf")  # monotonic time of the last answer from the feed
         self.loaded = threading.Event()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._next_sweep = 0.0
-        self._thread = threading.Thread(target=self._follow, name="jwt-revocation-feed", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._task: asyncio.Task[None] | None = None
+        timeout = link.read_timeout()
+        self.block_ms = BLOCK_MS if timeout is None else max(10, min(BLOCK_MS, int(timeout * 500)))
+
+    @property
+    def jti(self) -> Table:
+        """``jti`` digest -> expiry, as the mirror holds it now (read it, never change it)."""
+        return self.tables[0]
+
+    @property
+    def sub(self) -> Table:
+        """Subject digest -> "not before", as the mirror holds it now (read it, never change it)."""
+        return self.tables[1]
 
     def stale(self, max_staleness: float) -> bool:
         """Whether the feed has been silent for more than ``max_staleness`` seconds (or never answered)."""
@@ -59,33 +84,83 @@ class Mirror:
             member: the digest.
             score: the expiry (``jti``) or the "not before" (``sub``), Unix seconds.
         """
-        table = self.jti if kind == "jti" else self.sub
-        if member not in table and len(self.jti) + len(self.sub) >= self.max_entries:
-            self.overflow = True
-            return
-        if score > table.get(member, -float("inf")):
-            table[member] = score
+        with self._lock:
+            table = self.tables[0] if kind == "jti" else self.tables[1]
+            if member not in table and len(self.tables[0]) + len(self.tables[1]) >= self.max_entries:
+                self.overflow = True
+                return
+            if score > table.get(member, -float("inf")):
+                table[member] = score
+
+    def replace(self, jti_rows: Iterable[tuple[Any, Any]], sub_rows: Iterable[tuple[Any, Any]]) -> None:
+        """Swap in the sets as loaded, with every live entry already held that they lack.
+
+        Args:
+            jti_rows: ``(digest, expiry)`` pairs from the ``jti`` set.
+            sub_rows: ``(digest, not before)`` pairs from the subject set.
+        """
+        now = time.time()
+        jti: Table = {text(m): float(s) for m, s in jti_rows}
+        sub: Table = {text(m): float(s) for m, s in sub_rows}
+        with self._lock:
+            _keep_live(jti, self.tables[0], now)
+            _keep_live(sub, self.tables[1], now - self.max_token_lifetime)
+            self.overflow = len(jti) + len(sub) > self.max_entries
+            if self.overflow:
+                jti = dict(islice(jti.items(), self.max_entries))
+                sub = dict(islice(sub.items(), self.max_entries - len(jti)))
+            self.tables = (jti, sub)
+        self.synced_at = time.monotonic()
+        self.loaded.set()
+
+    def following(self) -> bool:
+        """Whether a feed (thread or task) is running."""
+        thread, task = self._thread, self._task
+        if thread is not None and thread.is_alive():
+            return True
+        return task is not None and not task.done() and not task.get_loop().is_closed()
+
+    def start_thread(self) -> None:
+        """Follow the feed in a thread, on the sync client; ``loaded`` is set again at its first load."""
+        self.loaded.clear()
+        self._thread = threading.Thread(target=run, args=(self.follow(),), name="jwt-revocation-feed", daemon=True)
+        self._thread.start()
+
+    def start_task(self) -> bool:
+        """Follow the feed in a task on the running loop, on the ``redis.asyncio`` client; ``False`` if one runs already."""
+        task = self._task
+        if task is not None and task.get_loop() is asyncio.get_running_loop() and not task.done():
+            return False
+        self._task = asyncio.get_running_loop().create_task(run_async(self.follow()), name="jwt-revocation-feed")
+        self.link.bind(self._task)
+        return True
 
     def stop(self) -> None:
-        """End the feed thread (within one ``BLOCK_MS``)."""
+        """End the feed (a thread within one ``BLOCK_MS``; a task at once)."""
         self._stop.set()
-        self._thread.join(2)
+        task = self._task
+        if task is not None and not task.get_loop().is_closed():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        if self._thread is not None:
+            self._thread.join(2)
 
-    def _follow(self) -> None:
+    def follow(self) -> Flow[None]:
+        """The feed: load, then follow the stream; reload after any failure, backing off."""
         last_id: str | None = None
         backoff = 0.05
-        while not self._stop.is_set():
+        while not self._stopped():
             try:
                 if last_id is None:
-                    last_id = self._reload()
-                answer = self.client.xread({self.feed_key: last_id}, count=1000, block=BLOCK_MS)
+                    last_id = yield from self._reload()
+                answer = yield self.link.call("xread", {self.feed_key: last_id}, count=1000, block=self.block_ms)
                 for _, entries in answer or ():
                     for entry_id, fields in entries:
-                        last_id = _text(entry_id)
+                        last_id = text(entry_id)
                         self._apply(fields)
                 self.synced_at = time.monotonic()
                 backoff = 0.05
                 self._sweep()
+                continue
             except Exception as exc:  # Redis down, failing over, or a bug: reload when it answers again
                 if last_id is not None:
                     log.warning(
@@ -94,29 +169,39 @@ class Mirror:
                         extra={"auth_reason": "revocation_feed_down"},
                     )
                 last_id = None
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 1.0)
+            if self._stopped():
+                return
+            yield Call(self._stop.wait, (backoff,), afn=asyncio.sleep)
+            backoff = min(backoff * 2, 1.0)
 
-    def _reload(self) -> str:
+    def _stopped(self) -> bool:
+        if self._stop.is_set():
+            return True
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # the thread's feed: no loop
+            return False
+        return task is not None and task.cancelling() > 0  # redis-py may turn a cancellation into its own error
+
+    def _reload(self) -> Flow[str]:
         """The stream's last id, then the sets: whatever is written after that id is replayed."""
-        newest = self.client.xrevrange(self.feed_key, "+", "-", count=1)
-        last_id = _text(newest[0][0]) if newest else "0-0"
+        newest = yield self.link.call("xrevrange", self.feed_key, "+", "-", count=1)
+        last_id = text(newest[0][0]) if newest else "0-0"
         now = time.time()
-        jti = self.client.zrangebyscore(self.jti_key, now, "+inf", withscores=True)
-        sub = self.client.zrangebyscore(self.sub_key, now - self.max_token_lifetime, "+inf", withscores=True)
-        self.jti, self.sub, self.overflow = {}, {}, False
-        for kind, rows in (("jti", jti), ("sub", sub)):
-            for member, score in rows:
-                self.put(kind, _text(member), float(score))
-        self.synced_at = time.monotonic()
-        self.loaded.set()
+        jti = yield self.link.call("zrangebyscore", self.jti_key, now, "+inf", withscores=True)
+        sub = yield self.link.call("zrangebyscore", self.sub_key, now - self.max_token_lifetime, "+inf", withscores=True)
+        self.replace(jti, sub)
+        jti_table, sub_table = self.tables
         log.info(
-            "revocation mirror loaded (jti=%d, subjects=%d)", len(self.jti), len(self.sub), extra={"auth_reason": "mirror_loaded"}
+            "revocation mirror loaded (jti=%d, subjects=%d)",
+            len(jti_table),
+            len(sub_table),
+            extra={"auth_reason": "mirror_loaded"},
         )
         return last_id
 
     def _apply(self, fields: dict[Any, Any]) -> None:
-        values = {_text(k): _text(v) for k, v in fields.items()}
+        values = {text(k): text(v) for k, v in fields.items()}
         if values.get("k") in ("jti", "sub") and "m" in values and "s" in values:
             self.put(values["k"], values["m"], float(values["s"]))
 
@@ -125,9 +210,13 @@ class Mirror:
         if now < self._next_sweep:
             return
         self._next_sweep = now + _SWEEP_SECONDS
-        self.jti = {k: v for k, v in self.jti.items() if v > now}
-        self.sub = {k: v for k, v in self.sub.items() if v > now - self.max_token_lifetime}
+        with self._lock:
+            jti, sub = self.tables
+            live_after = now - self.max_token_lifetime
+            self.tables = ({k: v for k, v in jti.items() if v > now}, {k: v for k, v in sub.items() if v > live_after})
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _keep_live(loaded: Table, held: Table, live_after: float) -> None:
+    for member, score in held.items():
+        if score > live_after and score > loaded.get(member, -float("inf")):
+            loaded[member] = score

@@ -1,0 +1,247 @@
+"""The store protocols, in one place: revocation, refresh families, DPoP replay, login throttle.
+
+Each protocol has a blocking form of every method (WSGI threads, Django's sync views, the
+CLI) and an awaitable one (``<name>_async``, for asyncio). The package's stores implement
+both: the memory stores answer at once either way, and the Redis stores given a
+``redis.asyncio`` client do the I/O of their awaitable forms on it, with no worker thread.
+
+A store of your own may leave out the awaitable forms: a flow's call to a store
+(``store_call``) falls back to the blocking form, run in a worker thread by the awaiting
+driver, so the event loop never waits on it. ``is_revoked_async`` is the exception for now:
+the ``revocation`` setting asks for it beside ``is_revoked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from .flow import Call
+
+__all__ = ["LoginThrottle", "RefreshStore", "Replay", "RevocationStore", "Rotation", "store_call"]
+
+
+def store_call(method: Callable[..., Any], *args: Any) -> Call:
+    """A flow's call to a store: its blocking ``method``, and the store's ``<name>_async`` twin when it has one.
+
+    Without the twin, the awaiting driver runs ``method`` in a worker thread.
+
+    Args:
+        method: a bound blocking method of a store (``store.revoke_jti``).
+        args: its arguments.
+    """
+    twin = getattr(getattr(method, "__self__", None), f"{getattr(method, '__name__', '')}_async", None)
+    return Call(method, args, afn=twin, blocking=twin is None)
+
+
+@runtime_checkable
+class RevocationStore(Protocol):
+    """Where revocations live (the ``revocation`` setting): ``MemoryRevocationStore``, ``stores.redis.RedisRevocationStore``.
+
+    ``is_revoked`` is asked on every request, cached tokens included, so it must answer in
+    one round trip at most; a failure it raises is handled by the outage policy
+    (``revocation_fail_open``). At run time, any object whose class has ``is_revoked`` counts
+    as a store (``isinstance``), so stores written before the awaitable writes existed still
+    tell themselves apart from a hook function.
+    """
+
+    @classmethod
+    def __subclasshook__(cls, other: type) -> Any:
+        if cls is RevocationStore:
+            return callable(getattr(other, "is_revoked", None)) or NotImplemented
+        return NotImplemented
+
+    def is_revoked(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token is revoked: its ``jti`` is denied, or its subject's "not before" covers it.
+
+        Args:
+            claims: the token's verified claims (``jti``, ``sub`` and ``iat`` are read).
+        """
+        ...
+
+    async def is_revoked_async(self, claims: Mapping[str, Any]) -> bool:
+        """``is_revoked`` for asyncio, never blocking the event loop.
+
+        Args:
+            claims: the token's verified claims.
+        """
+        ...
+
+    def revoke_jti(self, jti: str, expires_at: float) -> None:
+        """Deny this ``jti`` until ``expires_at``, when the token is dead anyway.
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds; the entry is dropped after it (use the token's ``exp``).
+        """
+        ...
+
+    async def revoke_jti_async(self, jti: str, expires_at: float) -> None:
+        """``revoke_jti`` for asyncio (optional for a store of your own).
+
+        Args:
+            jti: the token's ``jti``.
+            expires_at: Unix seconds.
+        """
+        ...
+
+    def revoke_subject(self, sub: str, before: float | None = None) -> None:
+        """Revoke every token of ``sub`` issued at or before ``before`` (logout everywhere).
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now. Tokens with a later ``iat`` stay valid.
+        """
+        ...
+
+    async def revoke_subject_async(self, sub: str, before: float | None = None) -> None:
+        """``revoke_subject`` for asyncio (optional for a store of your own).
+
+        Args:
+            sub: the subject.
+            before: Unix seconds; default now.
+        """
+        ...
+
+
+class Rotation(NamedTuple):
+    """A store's answer to ``rotate`` or ``revoke``: the outcome, the family's data and its latest access ``jti``."""
+
+    outcome: str  # ok | invalid | reused | revoked
+    data: dict[str, Any]
+    access_jti: str | None
+
+
+class RefreshStore(Protocol):
+    """Where refresh-token families live (``MemoryRefreshStore``, ``stores.redis.RedisRefreshStore``).
+
+    Stores see only SHA-256 digests of refresh tokens, never the tokens. The awaitable forms
+    are optional for a store of your own.
+    """
+
+    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+        """Start a family.
+
+        Args:
+            family: the family's id.
+            token_hash: the digest of its first refresh token.
+            data: what a refresh re-issues from (``sub``, ``scope``, extra claims); JSON-serialisable.
+            access_jti: the ``jti`` of the access token issued with it.
+            expires_at: when the family dies (Unix seconds); rotation does not extend it.
+        """
+        ...
+
+    async def create_async(
+        self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float
+    ) -> None:
+        """``create`` for asyncio; ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at`` as there."""
+        ...
+
+    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
+        """Atomically spend ``token_hash`` and make ``new_hash`` current, if it is the current token.
+
+        Rotating again to the same ``new_hash`` answers ``ok`` again (a retried write is no
+        reuse). The token rotated away last, presented again within ``grace_seconds`` of
+        that rotation, rotates the family once more (a client retrying a refresh whose
+        answer it lost keeps its session); any other old token revokes the family.
+
+        Args:
+            token_hash: the digest of the presented refresh token.
+            new_hash: the digest of its successor.
+            access_jti: the ``jti`` of the access token issued with the successor.
+            family: the family the presented token names (its prefix); stores that key by
+                family (Redis Cluster) need it.
+            grace_seconds: the retry window; 0 for none.
+
+        Returns ``ok``, ``invalid``, ``revoked``, or ``reused`` (and then revokes the family).
+        """
+        ...
+
+    async def rotate_async(
+        self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0
+    ) -> Rotation:
+        """``rotate`` for asyncio; ``token_hash``, ``new_hash``, ``access_jti``, ``family`` and ``grace_seconds`` as there."""
+        ...
+
+    def revoke(self, token_hash: str, family: str = "") -> Rotation:
+        """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown.
+
+        Args:
+            token_hash: the digest of any refresh token of the family.
+            family: the family the token names.
+        """
+        ...
+
+    async def revoke_async(self, token_hash: str, family: str = "") -> Rotation:
+        """``revoke`` for asyncio; ``token_hash`` and ``family`` as there."""
+        ...
+
+
+class Replay(Protocol):
+    """Where the ``jti`` of accepted proofs is kept for as long as they could be replayed (the ``dpop_replay`` setting).
+
+    ``claim_async`` is optional for a store of your own.
+    """
+
+    def claim(self, key: str, until: float) -> bool:
+        """Record ``key`` until ``until`` (Unix seconds); ``False`` if it is already recorded.
+
+        Args:
+            key: the proof key's thumbprint and the proof's ``jti``.
+            until: when the entry may be forgotten (the proof is too old by then).
+        """
+        ...
+
+    async def claim_async(self, key: str, until: float) -> bool:
+        """``claim`` for asyncio.
+
+        Args:
+            key: as for ``claim``.
+            until: as for ``claim``.
+        """
+        ...
+
+
+class LoginThrottle(Protocol):
+    """Where failed logins are counted (``MemoryLoginThrottle``, ``stores.redis.RedisLoginThrottle``).
+
+    The awaitable forms are optional for a throttle of your own.
+    """
+
+    def blocked(self, keys: Sequence[tuple[str, int]], window: float) -> float:
+        """Seconds until every key is under its limit again (0 when none is over).
+
+        Args:
+            keys: ``(key, limit)`` pairs, such as ``("account:alice", 5)`` and ``("address:10.0.0.7", 20)``.
+            window: the sliding window, in seconds.
+        """
+        ...
+
+    async def blocked_async(self, keys: Sequence[tuple[str, int]], window: float) -> float:
+        """``blocked`` for asyncio; ``keys`` and ``window`` as there."""
+        ...
+
+    def failed(self, keys: Sequence[str], window: float) -> None:
+        """Count one failed login against each key.
+
+        Args:
+            keys: the account's and the address's keys.
+            window: the sliding window, in seconds.
+        """
+        ...
+
+    async def failed_async(self, keys: Sequence[str], window: float) -> None:
+        """``failed`` for asyncio; ``keys`` and ``window`` as there."""
+        ...
+
+    def succeeded(self, key: str) -> None:
+        """Forget the failures of one key (the account, after a good login).
+
+        Args:
+            key: the account's key.
+        """
+        ...
+
+    async def succeeded_async(self, key: str) -> None:
+        """``succeeded`` for asyncio; ``key`` as there."""
+        ...
