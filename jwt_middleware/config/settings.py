@@ -233,7 +233,7 @@ class Settings:
             if not (isinstance(value, str) and check.COOKIE_NAME.fullmatch(value)):
                 raise ConfigError(key, "expected a name made of token characters")
         rev = self.revocation
-        if rev is not None and not callable(rev) and not (hasattr(rev, "is_revoked") and hasattr(rev, "is_revoked_async")):
+        if rev is not None and not callable(rev) and not callable(getattr(rev, "is_revoked", None)):
             raise ConfigError("revocation", "expected a callable(claims) -> bool or a RevocationStore")
 
     def _own(self) -> dict[str, Any]:

@@ -129,8 +129,8 @@ class Verifier:
             step = self._finish(step, keyset, now)
         if self.revokes:
             try:
-                ask, ask_async = self._revocation_call
-                answer: bool | BaseException = bool((yield Call(ask, (step.claims,), ask_async)))
+                ask, ask_async, blocking = self._revocation_call
+                answer: bool | BaseException = bool((yield Call(ask, (step.claims,), ask_async, blocking)))
             except Exception as exc:  # the store or the hook failed: the outage policy decides
                 answer = exc
             self._revoked(step.claims, answer)
@@ -309,11 +309,13 @@ class Verifier:
             self._cache[digest] = entry
 
 
-def _revocation_call(revocation: Any) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
-    """How the verifier asks: a store's ``is_revoked`` (awaitable form ``is_revoked_async``), or the hook itself."""
+def _revocation_call(revocation: Any) -> tuple[Callable[..., Any], Callable[..., Any] | None, bool]:
+    """How the verifier asks: a store's ``is_revoked`` (awaitable form ``is_revoked_async``; without
+    one, the blocking form in a worker thread under asyncio), or the hook itself (awaited if async)."""
     if isinstance(revocation, RevocationStore):
-        return revocation.is_revoked, getattr(revocation, "is_revoked_async", None)
-    return (revocation, None) if callable(revocation) else (bool, None)
+        ask_async = getattr(revocation, "is_revoked_async", None)
+        return revocation.is_revoked, ask_async, ask_async is None
+    return (revocation, None, False) if callable(revocation) else (bool, None, False)
 
 
 def _local_keys(provider: Provider) -> StaticKeys | None:
