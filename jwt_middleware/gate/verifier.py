@@ -8,7 +8,6 @@ that yields those two steps; ``identify``/``verify`` drive it in a thread and
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -30,7 +29,6 @@ from ..keysets.remote import remote_or_static
 log = logging.getLogger("jwt_middleware")
 MAX_KEY_TRIES = 8
 MAX_HEADERS = 64  # distinct header segments remembered (an issuer uses one per key)
-_sha256 = hashlib.sha256
 KeySourceFactory = Callable[[Provider], KeySource]
 _JWE = InvalidToken("unsupported_token", "encrypted tokens (JWE) are not accepted")
 _NOT_THREE = InvalidToken("malformed_token", "a token has three segments")
@@ -39,7 +37,8 @@ _NOT_THREE = InvalidToken("malformed_token", "a token has three segments")
 # A cache entry, as a plain tuple (built on every miss, so no NamedTuple constructor):
 # (identity, exp, nbf, iat, provider, source, key, keyset): what must be re-checked on every
 # request, and what may not change (the key must stay in the source's current set).
-_Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey, KeySet]
+_Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey, KeySet, str]
+TAIL = 22  # characters of a token's signature an entry keeps, to confirm a hit on its hash (about 128 bits)
 
 
 class _Pending(NamedTuple):
@@ -51,7 +50,7 @@ class _Pending(NamedTuple):
     signature: bytes
     provider: Provider
     source: KeySource
-    digest: bytes
+    token: str
     fallback: KeySource | None  # where to look next if ``source`` (local keys) has no key that verifies
 
 
@@ -70,7 +69,7 @@ class Verifier:
         self._sources = [(p, key_source(p), _local_keys(p)) for p in settings.resolved_providers]
         self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
         self._single = self._sources[0] if len(self._sources) == 1 else None
-        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._cache: OrderedDict[int, _Verified] = OrderedDict()  # hash(token) -> what it proved; bounded
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
         self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
@@ -196,16 +195,13 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against (Unix seconds).
         """
-        raw = _jose.ascii_bytes(token)
-        digest = b""
         if self._cache_size:  # a token in the cache passed every check below when it went in
-            digest = _sha256(raw).digest()
-            hit = self._cache.get(digest)
-            if hit is not None:
-                identity = self._recheck(digest, hit, now)
+            hit = self._cache.get(hash(token))
+            if hit is not None and token.endswith(hit[8]):
+                identity = self._recheck(token, hit, now)
                 if identity is not None:
                     return identity
-        step: Identity | _Pending = self._begin(raw, digest, now)
+        step: Identity | _Pending = self._begin(_jose.ascii_bytes(token), token, now)
         while type(step) is _Pending:
             keyset = step.source.current(step.header.kid)
             if keyset is None:
@@ -213,7 +209,7 @@ class Verifier:
             step = self._finish(step, keyset, now)
         return step
 
-    def _begin(self, raw: bytes, digest: bytes, now: float) -> _Pending:
+    def _begin(self, raw: bytes, token: str, now: float) -> _Pending:
         """A token not in the cache, parsed and gated: the keys, signature and claims are next."""
         _jose.check_shape(raw)
         head, payload, sig = raw.split(b".")
@@ -230,7 +226,7 @@ class Verifier:
         fallback = None
         if local is not None:
             source, fallback = _local_first(header, source, local)
-        return _Pending(header, claims, raw[: len(head) + 1 + len(payload)], signature, provider, source, digest, fallback)
+        return _Pending(header, claims, raw[: len(head) + 1 + len(payload)], signature, provider, source, token, fallback)
 
     def _read_header(self, head: bytes) -> _jose.Header:
         """Read a header segment and remember the verdict, good or bad: it depends on its bytes alone."""
@@ -245,6 +241,15 @@ class Verifier:
             self._headers.clear()
         self._headers[head] = header
         return header
+
+    def knows(self, token: str) -> bool:
+        """Whether the token is in the cache of verified tokens (its time claims still to be re-checked).
+
+        Args:
+            token: the credential as found in the request.
+        """
+        hit = self._cache.get(hash(token))
+        return hit is not None and token.endswith(hit[8])
 
     def refusal(self, token: str) -> InvalidToken | None:
         """The refusal that a token's shape alone decides, returned rather than raised.
@@ -262,9 +267,9 @@ class Verifier:
             return _JWE if dots == 4 else _NOT_THREE
         return self._bad_headers.get(token[: token.find(".")]) if self._bad_headers else None
 
-    def _recheck(self, digest: bytes, hit: _Verified, now: float) -> Identity | None:
+    def _recheck(self, token: str, hit: _Verified, now: float) -> Identity | None:
         """The cached claims if still good; ``None`` sends the token down the full path."""
-        identity, exp, nbf, iat, provider, source, key, trusted = hit
+        identity, exp, nbf, iat, provider, source, key, trusted, _ = hit
         keyset = source.current(key.kid)
         if keyset is None:
             return None
@@ -273,7 +278,7 @@ class Verifier:
                 raise InvalidToken("unknown_key", "the token's key is no longer trusted")
             _claims.check_times(exp, nbf, iat, provider.leeway, now)
         except InvalidToken:
-            self._cache.pop(digest, None)
+            self._cache.pop(hash(token), None)
             raise
         return identity
 
@@ -299,14 +304,15 @@ class Verifier:
         if self._claims_check is not None:
             _run_claims_check(self._claims_check, identity.claims)
         if self._cache_size:
-            self._remember(step.digest, (identity, exp, nbf, iat, step.provider, step.source, key, keyset))
+            entry = (identity, exp, nbf, iat, step.provider, step.source, key, keyset, step.token[-TAIL:])
+            self._remember(hash(step.token), entry)
         return identity
 
-    def _remember(self, digest: bytes, entry: _Verified) -> None:
+    def _remember(self, key: int, entry: _Verified) -> None:
         with self._cache_lock:
             while len(self._cache) >= self._cache_size:
                 self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here
-            self._cache[digest] = entry
+            self._cache[key] = entry
 
 
 def _revocation_call(revocation: Any) -> tuple[Callable[..., Any], Callable[..., Any] | None, bool]:
