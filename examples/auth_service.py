@@ -48,6 +48,7 @@ USERS = {  # username -> (password hash, scopes); a real service reads these fro
     "bob": (hash_password("builder"), "notes:read"),
 }
 ISSUER = os.environ.get("AUTH_ISSUER", "http://127.0.0.1:9000")
+UNKNOWN_USER = hash_password(secrets.token_urlsafe(16))  # hashed against for unknown users: the same time as a wrong password
 AUDIENCE = "notes-api"
 SECURE_COOKIES = ISSUER.startswith("https://")
 
@@ -88,9 +89,14 @@ tokens = TokenService(issuer, refresh_store, revocation=revocation, refresh_ttl=
 
 
 def authenticate(username: str, password: str) -> dict[str, Any] | None:
-    """The service's own users: the subject and its scopes, or None for wrong credentials."""
+    """The service's own users: the subject and its scopes, or None for wrong credentials.
+
+    An unknown user costs one password hash too, so the answer's timing never tells which
+    usernames exist.
+    """
     user = USERS.get(username)
-    if user is None or not check_password(password, user[0]):
+    matches = check_password(password, user[0] if user is not None else UNKNOWN_USER)
+    if user is None or not matches:
         return None
     return {"sub": username, "scope": user[1]}
 

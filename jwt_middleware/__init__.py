@@ -21,7 +21,7 @@ from .core.errors import (
     RevocationUnavailable,
     Unavailable,
 )
-from .core.events import AuthEvent
+from .core.events import AuthEvent, set_events_subject_key
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY, AnonymousUser, Identity, JWTAuth, JWTUser, get_claims, get_roles, get_scopes
 from .core.keys import thumbprint
 from .core.revocation import RevocationStore, revoke_token, revoke_token_async
@@ -78,5 +78,6 @@ __all__ = [
     "load_settings_from_env",
     "revoke_token",
     "revoke_token_async",
+    "set_events_subject_key",
     "thumbprint",
 ]

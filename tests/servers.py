@@ -45,6 +45,7 @@ def uvicorn_server(app: Any, **config: Any) -> Iterator[str]:
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets a burst of parallel clients
 
 
 class _QuietHandler(WSGIRequestHandler):

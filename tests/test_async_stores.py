@@ -66,6 +66,9 @@ class Stores:
         await self.throttle.failed_async(["alice"], 60)
         assert await self.throttle.blocked_async([("alice", 1)], 60) > 0
         await self.throttle.succeeded_async("alice")
+        assert await self.throttle.admit_async([("bob", 1)], 60, "a1") == 0
+        assert await self.throttle.admit_async([("bob", 1)], 60, "a2") > 0
+        await self.throttle.release_async("bob", [], "a1")
         return self.service.login("bob").refresh_token  # login is sync only: before the ticker starts
 
     def calls(self, refresh_token: str) -> list[Awaitable[Any]]:
@@ -81,6 +84,8 @@ class Stores:
             self.throttle.blocked_async([("alice", 5)], 60),
             self.throttle.failed_async(["alice"], 60),
             self.throttle.succeeded_async("alice"),
+            self.throttle.admit_async([("alice", 5), ("address:x", 20)], 60, "a3"),
+            self.throttle.release_async("alice", ["address:x"], "a3"),
             self.service.refresh_async(refresh_token),
             self.service.logout_async(refresh_token),
         ]
@@ -203,6 +208,10 @@ def test_memory_stores_answer_the_awaitable_forms() -> None:
         assert await throttle.blocked_async([("a", 1)], 60) > 0
         await throttle.succeeded_async("a")
         assert await throttle.blocked_async([("a", 1)], 60) == 0
+        assert await throttle.admit_async([("a", 1), ("b", 2)], 60, "x") == 0
+        assert await throttle.admit_async([("a", 1), ("b", 2)], 60, "y") > 0, "a is at its limit: nothing counted"
+        await throttle.release_async("a", ["b"], "x")
+        assert await throttle.blocked_async([("a", 1), ("b", 1)], 60) == 0, "x taken back from b, a cleared"
 
     asyncio.run(main())
 

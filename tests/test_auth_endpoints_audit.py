@@ -3,10 +3,19 @@ the ASGI app under uvicorn and the WSGI app under a threaded server."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import hashlib
 import http.client
 import json
 import logging
+import secrets
+import statistics
+import threading
+import time
+import tracemalloc
+import urllib.parse
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +24,10 @@ import websockets.exceptions
 import websockets.sync.client
 from servers import uvicorn_server, wsgi_server
 
+import jwt_middleware.core.events as events_module
 from jwt_middleware import (
+    AuthEvent,
+    ConfigError,
     KeyRing,
     MemoryRefreshStore,
     MemoryRevocationStore,
@@ -24,8 +36,11 @@ from jwt_middleware import (
     TokenService,
     Verifier,
     load_settings,
+    set_events_subject_key,
 )
+from jwt_middleware.core.events import subject_digest
 from jwt_middleware.server import AuthEndpoints, auth_asgi_app, auth_wsgi_app
+from jwt_middleware.server.throttle import MemoryLoginThrottle
 
 FORM = "application/x-www-form-urlencoded"
 ALICE = "grant_type=password&username=alice&password=wonderland"
@@ -281,3 +296,216 @@ def test_finding_13_failed_logins_never_fill_the_token_endpoints_replay_cache(ki
         assert len(replay) == 1
         replayed = auth.call("POST", "/auth/token", ALICE, DPoP=proof)
         assert replayed.status == 400 and replayed.json["error"] == "invalid_dpop_proof"
+
+
+# -- 5, 6, 12. the login throttle ----------------------------------------------------------
+
+
+class Counting:
+    """``authenticate`` that counts its calls, folds case as many user tables do, and takes a password hash's time."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.calls, self.seconds, self.lock = 0, seconds, threading.Lock()
+
+    def __call__(self, username: str, password: str) -> str | None:
+        with self.lock:
+            self.calls += 1
+        time.sleep(self.seconds)
+        return "alice" if (username.strip().casefold(), password) == ("alice", "wonderland") else None
+
+
+def counted(kind: str, check: Counting, **options: Any) -> Auth:
+    served = Auth(kind, **options)
+    served.endpoints.authenticate = check
+    return served
+
+
+def token_request(auth: Auth, username: str, password: str, **headers: str) -> Answer:
+    body = urllib.parse.urlencode({"grant_type": "password", "username": username, "password": password})
+    return auth.call("POST", "/auth/token", body, **headers)
+
+
+def parallel(auth: Auth, guesses: list[tuple[str, str]]) -> list[int]:
+    """The guesses sent at once, each on its own connection; their statuses, in order."""
+    start = threading.Barrier(len(guesses))
+
+    def send(guess: tuple[str, str]) -> int:
+        start.wait(10)
+        return token_request(auth, *guess).status
+
+    with concurrent.futures.ThreadPoolExecutor(len(guesses)) as pool:
+        return list(pool.map(send, guesses))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def throttle(request: pytest.FixtureRequest, kind: str) -> Iterator[Any]:
+    if request.param == "memory":
+        yield MemoryLoginThrottle()
+        return
+    import redis.asyncio
+
+    from jwt_middleware.stores.redis import RedisLoginThrottle
+
+    url = request.getfixturevalue("redis_server").url
+    client = redis.asyncio.Redis.from_url(url) if kind == "asgi" else url  # ASGI: the awaitable forms, natively
+    redis_throttle = RedisLoginThrottle(client, prefix=f"t-{uuid.uuid4().hex}:")
+    yield redis_throttle
+    redis_throttle.close()
+
+
+def test_finding_5_parallel_guesses_never_outrun_the_account_limit(kind: str, throttle: Any) -> None:
+    """Issue 22 item 5: 30 wrong guesses and the right one at once; at most the limit reach ``authenticate``."""
+    check, limit = Counting(seconds=0.2), 5  # a password hash's time: every guess is in before a good login's release
+    with counted(kind, check, throttle=throttle, account_limit=limit, address_limit=1000).served() as auth:
+        guesses = [("alice", f"guess-{n}") for n in range(30)] + [("alice", "wonderland")]
+        statuses = parallel(auth, guesses)
+        assert check.calls <= limit, f"{check.calls} guesses reached authenticate, the limit is {limit}"
+        assert statuses.count(429) >= len(guesses) - limit and set(statuses) <= {200, 400, 429}, statuses
+        assert statuses[-1] in (200, 429), "the right password passes only if it was among the first admitted"
+        if statuses[-1] == 429:
+            later = token_request(auth, "alice", "wonderland")
+            assert later.status == 429 and check.calls <= limit, "a correct password does not get through while throttled"
+
+
+def test_finding_5_a_good_login_takes_its_attempt_back_from_the_address(kind: str, throttle: Any) -> None:
+    check = Counting()
+    with counted(kind, check, throttle=throttle, account_limit=2, address_limit=3).served() as auth:
+        for _ in range(5):  # five good logins from one address: none of them is a failure of the address
+            assert token_request(auth, "alice", "wonderland").status == 200
+        assert [token_request(auth, f"user{n}", "x").status for n in range(4)] == [400, 400, 400, 429]
+
+
+def test_finding_5_a_throttle_of_the_earlier_form_still_works_and_is_warned_about(kind: str) -> None:
+    class Earlier:  # blocked / failed / succeeded only, as throttles were before admit
+        def __init__(self) -> None:
+            self.inner = MemoryLoginThrottle()
+
+        def blocked(self, keys: list[tuple[str, int]], window: float) -> float:
+            return self.inner.blocked(keys, window)
+
+        def failed(self, keys: list[str], window: float) -> None:
+            self.inner.failed(keys, window)
+
+        def succeeded(self, key: str) -> None:
+            self.inner.succeeded(key)
+
+    with pytest.warns(DeprecationWarning, match="admit"):
+        auth = counted(kind, Counting(), throttle=Earlier(), account_limit=2)
+    with auth.served():
+        assert [token_request(auth, "alice", "x").status for _ in range(3)] == [400, 400, 429]
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        pytest.param(["Alice", " alice", "aLice", "ALICE "], id="case-and-spaces"),
+        pytest.param(["ａｌｉｃｅ", "alice\u00a0", "Ａlice", "alice"], id="nfkc"),  # noqa: RUF001 (full-width on purpose)
+    ],
+)
+def test_finding_6_spellings_of_one_account_share_one_budget(kind: str, variants: list[str]) -> None:
+    check = Counting()
+    with counted(kind, check, account_limit=3, address_limit=1000).served() as auth:
+        statuses = [token_request(auth, name, "guess").status for name in variants]
+        assert statuses == [400, 400, 400, 429], statuses
+        assert token_request(auth, "alice", "wonderland").status == 429 and check.calls == 3
+
+
+def test_finding_6_an_ipv6_client_is_counted_by_its_64(kind: str) -> None:
+    check = Counting()
+    with counted(kind, check, account_limit=1000, address_limit=3, trusted_proxies=["127.0.0.1"]).served() as auth:
+
+        def from_(address: str, n: int) -> int:
+            return token_request(auth, f"user{n}", "x", X_Forwarded_For=address).status
+
+        one_64 = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9", "2001:db8:1:2:aaaa:bbbb:cccc:dddd"]
+        assert [from_(a, n) for n, a in enumerate(one_64)] == [400, 400, 400, 429]
+        assert from_("2001:db8:1:3::1", 9) == 400, "the next /64 is another client"
+        mapped = ["203.0.113.9", "::ffff:203.0.113.9", "203.0.113.9", "::ffff:cb00:7109"]
+        assert [from_(a, 10 + n) for n, a in enumerate(mapped)] == [400, 400, 400, 429], "an IPv4-mapped address is its IPv4"
+        assert from_("203.0.113.10", 14) == 400, "IPv4 by address"
+
+
+@pytest.mark.parametrize("path", ["/auth/token", "/auth/login"])
+def test_finding_12_a_username_over_256_characters_is_refused_before_any_work(kind: str, path: str) -> None:
+    check, memory = Counting(), MemoryLoginThrottle()
+    with counted(kind, check, throttle=memory, secure_cookies=False).served() as auth:
+        body = {"grant_type": "password", "password": "x"}
+        refused = auth.call("POST", path, urllib.parse.urlencode({**body, "username": "a" * 257}))
+        assert (refused.status, refused.json["error"]) == (400, "invalid_request") and check.calls == 0
+        assert len(memory) == 0, "the throttle never saw it"
+        taken = auth.call("POST", path, urllib.parse.urlencode({**body, "username": "a" * 256}))
+        assert taken.json["error"] == "invalid_grant" and check.calls == 1
+
+
+def test_finding_12_the_memory_throttle_keeps_a_fixed_size_per_account() -> None:
+    """40 KiB usernames cost the throttle no more than short ones: it keeps a digest of each key."""
+    memory = MemoryLoginThrottle()
+    tracemalloc.start()
+    try:
+        for form in ("failed", "admit"):
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(200):
+                key = f"account:{n:05d}" + "x" * 40_000
+                if form == "failed":
+                    memory.failed([key, "address:10.0.0.1"], 900)
+                else:
+                    memory.admit([(key, 5), ("address:10.0.0.2", 10_000)], 900, uuid.uuid4().hex)
+                del key
+            grown = (tracemalloc.get_traced_memory()[0] - before) / 200
+            assert grown < 2048, f"{form}: {grown:.0f} bytes kept per failed login"
+    finally:
+        tracemalloc.stop()
+
+
+def test_finding_12_events_name_accounts_by_a_keyed_digest(kind: str) -> None:
+    """A password typed as a username must not be recoverable from the events: HMAC under a secret key, 128 bits."""
+    seen: list[AuthEvent] = []
+    with counted(kind, Counting(), account_limit=1).served() as auth:
+        auth.tokens.events.hook = seen.append
+        typed = "correct horse battery staple"
+        token_request(auth, typed, "x")
+        token_request(auth, typed, "x")
+        token_request(auth, "alice", "wonderland")
+    assert [e.kind for e in seen] == ["login.failed", "login.throttled", "login.succeeded"]
+    named = seen[0].subject
+    assert named == seen[1].subject == subject_digest(typed) and named is not None and len(named) == len("sub:") + 32
+    unkeyed = hashlib.sha256(typed.encode()).hexdigest()
+    assert unkeyed[:16] not in named and unkeyed[:32] not in named, "an unkeyed digest can be reversed by guessing"
+    assert seen[2].subject == subject_digest("alice")
+    assert subject_digest(typed, b"k" * 32) != named, "the digest depends on the key"
+
+
+def test_finding_12_the_events_key_can_be_set_for_every_process() -> None:
+    before = subject_digest("alice")
+    try:
+        set_events_subject_key("one key for the whole deployment, 32+ bytes")
+        assert subject_digest("alice") == subject_digest("alice", b"one key for the whole deployment, 32+ bytes") != before
+        with pytest.raises(ConfigError, match="32 bytes"):
+            set_events_subject_key("short")
+    finally:
+        events_module._SUBJECT_KEY[0] = secrets.token_bytes(32)
+
+
+def test_finding_12_the_example_answers_an_unknown_user_as_slowly_as_a_wrong_password(kind: str) -> None:
+    """The example's ``authenticate`` hashes a dummy password for unknown users: no timing oracle for usernames."""
+    from examples import auth_service
+
+    endpoints = AuthEndpoints(
+        auth_service.tokens, auth_service.authenticate, base_url="https://auth.test", account_limit=100, address_limit=100
+    )
+    app = auth_asgi_app(endpoints) if kind == "asgi" else auth_wsgi_app(endpoints)
+    with uvicorn_server(app) if kind == "asgi" else wsgi_server(app) as base:
+        auth = Auth(kind)
+        auth.base = base
+
+        def timed(username: str) -> float:
+            started = time.perf_counter()
+            assert token_request(auth, username, "not the password").status == 400
+            return time.perf_counter() - started
+
+        unknown, wrong = [], []
+        for n in range(5):
+            unknown.append(timed(f"nobody-{n}"))
+            wrong.append(timed("alice"))
+    ratio = statistics.median(unknown) / statistics.median(wrong)
+    assert ratio > 0.5, f"an unknown user answers {1 / ratio:.0f}x faster than a wrong password"

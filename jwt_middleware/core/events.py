@@ -1,19 +1,29 @@
 """Auth events: one object per thing that happened, from which the hook call, the log line and the metric derive.
 
 An event never carries a token, a secret, a password or key material: only its kind, a
-reason code, the issuer, a digest of the subject (the subject itself only when asked for),
-the path, the client address, a status and a duration.
+reason code, the issuer, a keyed digest of the subject (the subject itself only when asked
+for), the path, the client address, a status and a duration.
+
+Subjects and account names are digested with HMAC-SHA-256 under a key (``subject_digest``):
+unkeyed, a short digest of a username can be reversed by trying candidates, and a password
+typed into the username field is such a candidate. The key is random per process unless
+``set_events_subject_key`` sets one (the same in every process, to follow a user across them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .errors import ConfigError
+
 log = logging.getLogger("jwt_middleware")
+_SUBJECT_KEY = [secrets.token_bytes(32)]  # the process's key; set_events_subject_key replaces it
 
 KINDS = (
     "request.authenticated", "request.refused", "login.succeeded", "login.failed", "login.throttled",
@@ -41,8 +51,8 @@ class AuthEvent:
         kind: one of ``KINDS`` (``request.refused``, ``login.failed``, ...).
         reason: the reason code (``ok`` on success).
         issuer: the token's or the service's issuer, when known.
-        subject: a digest of the subject (``sub:`` and 16 hex digits), or the subject itself
-            with ``events_raw_subject``.
+        subject: a keyed digest of the subject (``sub:`` and 32 hex digits, ``subject_digest``),
+            or the subject itself with ``events_raw_subject``.
         path: the request path.
         client: the client address.
         status: the HTTP status answered, when there is one.
@@ -78,11 +88,33 @@ def chain(value: object) -> Callable[[AuthEvent], None] | None:
     raise TypeError("expected a callable or a list of callables")
 
 
-def subject_digest(subject: object) -> str | None:
-    """How events name a subject: a short SHA-256 digest, never the identifier itself."""
+def set_events_subject_key(key: str | bytes) -> None:
+    """Digest subjects in events with this key from now on, instead of the process's random one.
+
+    Give every process of a deployment the same key (from your secrets, not your code) when
+    events from several processes must name one user alike; keep it as secret as a password
+    hash's pepper: whoever holds it can test guesses against the digests.
+
+    Args:
+        key: at least 32 bytes (a str is taken as UTF-8).
+    """
+    raw = key.encode() if isinstance(key, str) else key
+    if not isinstance(raw, bytes) or len(raw) < 32:
+        raise ConfigError("events subject key", "expected at least 32 bytes")
+    _SUBJECT_KEY[0] = raw
+
+
+def subject_digest(subject: object, key: bytes | None = None) -> str | None:
+    """How events name a subject or an account: ``sub:`` and 32 hex digits of its HMAC-SHA-256, never the name itself.
+
+    Args:
+        subject: the subject (``None`` for anything but a str).
+        key: the HMAC key; default the process's (random, or as ``set_events_subject_key`` set it).
+    """
     if not isinstance(subject, str):
         return None
-    return "sub:" + hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    mac = hmac.new(key or _SUBJECT_KEY[0], subject.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return "sub:" + mac.hexdigest()[:32]
 
 
 class Events:
@@ -91,12 +123,15 @@ class Events:
     Args:
         hook: ``on_event(event)``; an exception it raises is logged and never reaches a request.
         raw_subject: name subjects as they are instead of by digest (default ``False``).
+        subject_key: the key of the subjects' digests (``subject_digest``); default the process's.
     """
 
-    __slots__ = ("hook", "raw_subject")
+    __slots__ = ("hook", "raw_subject", "subject_key")
 
-    def __init__(self, hook: Callable[[AuthEvent], Any] | None = None, raw_subject: bool = False) -> None:
-        self.hook, self.raw_subject = hook, raw_subject
+    def __init__(
+        self, hook: Callable[[AuthEvent], Any] | None = None, raw_subject: bool = False, subject_key: bytes | None = None
+    ) -> None:
+        self.hook, self.raw_subject, self.subject_key = hook, raw_subject, subject_key
 
     def wanted(self, kind: str) -> bool:
         """Whether anything would receive an event of this kind (so that a hot path can skip building it)."""
@@ -106,7 +141,7 @@ class Events:
         """The subject as events carry it."""
         if self.raw_subject:
             return subject if isinstance(subject, str) else None
-        return subject_digest(subject)
+        return subject_digest(subject, self.subject_key)
 
     def emit(self, event: AuthEvent) -> None:
         """Log the event with its fields in ``extra``, then call the hook."""

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from .flow import Call
 
-__all__ = ["LoginThrottle", "RefreshStore", "Replay", "RevocationStore", "Rotation", "store_call"]
+__all__ = ["LegacyLoginThrottle", "LoginThrottle", "RefreshStore", "Replay", "RevocationStore", "Rotation", "store_call"]
 
 
 def store_call(method: Callable[..., Any], *args: Any) -> Call:
@@ -203,9 +203,55 @@ class Replay(Protocol):
 
 
 class LoginThrottle(Protocol):
-    """Where failed logins are counted (``MemoryLoginThrottle``, ``stores.redis.RedisLoginThrottle``).
+    """Where login attempts are counted (``MemoryLoginThrottle``, ``stores.redis.RedisLoginThrottle``).
 
-    The awaitable forms are optional for a throttle of your own.
+    The endpoints count each attempt before ``authenticate`` sees it (``admit``: check and
+    count in one atomic step, so parallel guesses cannot all pass the check before any is
+    counted); a failed login keeps its count, a good one takes it back (``release``). The
+    awaitable forms are optional for a throttle of your own. A throttle of the earlier form
+    (``LegacyLoginThrottle``) is still accepted, with a ``DeprecationWarning``.
+    """
+
+    def admit(self, keys: Sequence[tuple[str, int]], window: float, attempt: str) -> float:
+        """Count one attempt against every key, atomically, unless a key is at its limit.
+
+        All or nothing: when no key is at its limit, the attempt is counted against each and
+        the answer is 0 (go on to ``authenticate``); otherwise nothing is counted and the
+        answer is the seconds until every key is under its limit again.
+
+        Args:
+            keys: ``(key, limit)`` pairs, such as ``("account:alice", 5)`` and ``("address:10.0.0.7", 20)``.
+            window: the sliding window, in seconds.
+            attempt: this attempt's id (random), for ``release``.
+        """
+        ...
+
+    async def admit_async(self, keys: Sequence[tuple[str, int]], window: float, attempt: str) -> float:
+        """``admit`` for asyncio; ``keys``, ``window`` and ``attempt`` as there."""
+        ...
+
+    def release(self, account: str, others: Sequence[str], attempt: str) -> None:
+        """A good login: forget every attempt counted against ``account``, and take this one back from ``others``.
+
+        Args:
+            account: the account's key.
+            others: the other keys the attempt was counted against (the address's).
+            attempt: the id given to ``admit``.
+        """
+        ...
+
+    async def release_async(self, account: str, others: Sequence[str], attempt: str) -> None:
+        """``release`` for asyncio; ``account``, ``others`` and ``attempt`` as there."""
+        ...
+
+
+class LegacyLoginThrottle(Protocol):
+    """The earlier form of a login throttle: ask ``blocked``, then count a ``failed`` login after ``authenticate``.
+
+    Between the question and the count, parallel guesses all find the account under its
+    limit (issue 22, item 5); the endpoints use this form only for a throttle of your own
+    that has no ``admit``, and warn. The package's throttles keep these methods for callers
+    of their own.
     """
 
     def blocked(self, keys: Sequence[tuple[str, int]], window: float) -> float:

@@ -15,6 +15,7 @@ with cookies). The messages (``Request``, ``Response``) are in ``messages``.
 from __future__ import annotations
 
 import ipaddress
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..gate.verifier import Verifier
 from ..issuing.refresh import TokenService
 from . import browser, documents, grants
 from .messages import BadRequest, Request, Response, fields, oauth_error, without_body
-from .throttle import LoginThrottle, MemoryLoginThrottle
+from .throttle import LegacyLoginThrottle, LoginThrottle, MemoryLoginThrottle
 
 __all__ = ["AuthEndpoints", "Request", "Response"]
 Authenticate = Callable[[str, str], Any]
@@ -49,9 +50,13 @@ class AuthEndpoints:
             for the metadata; default the issuer.
         base_path: where the endpoints live below the mount (default ``/auth``); the
             well-known documents are at the mount's root.
-        throttle: where failed logins are counted (default a ``MemoryLoginThrottle``).
-        account_limit: failed logins per account per window (default 5).
-        address_limit: failed logins per client address per window (default 20).
+        throttle: where login attempts are counted (default a ``MemoryLoginThrottle``): a
+            ``LoginThrottle``, or one of the earlier form (``LegacyLoginThrottle``, no
+            ``admit``), which parallel guesses can race: it is used with a ``DeprecationWarning``.
+        account_limit: failed logins per account per window (default 5): at most this many
+            attempts reach ``authenticate``, however many arrive at once.
+        address_limit: failed logins per client address per window (default 20); an IPv6
+            client is counted by its /64.
         window_seconds: the sliding window (default 900).
         trusted_proxies: addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For`` is
             believed: the client is the right-most address that is not one of them. Default none.
@@ -76,7 +81,7 @@ class AuthEndpoints:
         *,
         base_url: str | None = None,
         base_path: str = "/auth",
-        throttle: LoginThrottle | None = None,
+        throttle: LoginThrottle | LegacyLoginThrottle | None = None,
         account_limit: int = 5,
         address_limit: int = 20,
         window_seconds: float = 900,
@@ -92,7 +97,14 @@ class AuthEndpoints:
         self.base_url = (base_url or tokens.issuer.issuer).rstrip("/")
         self.base_path = base_path.rstrip("/")
         self.throttle = throttle if throttle is not None else MemoryLoginThrottle()
-        self.limits = (account_limit, address_limit, window_seconds)
+        self.limits = _limits(account_limit, address_limit, window_seconds)
+        if not callable(getattr(self.throttle, "admit", None)):
+            warnings.warn(
+                "the login throttle has no admit(): it is asked before authenticate and told after, so parallel "
+                "guesses can all pass it; give it admit() and release() (LoginThrottle)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         try:
             self.proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         except ValueError as exc:
@@ -187,3 +199,10 @@ class AuthEndpoints:
         except ValueError:
             return False
         return any(ip in network for network in self.proxies)
+
+
+def _limits(account: int, address: int, window: float) -> tuple[int, int, float]:
+    for name, value in (("account_limit", account), ("address_limit", address), ("window_seconds", window)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(name, "expected a positive number")
+    return account, address, window

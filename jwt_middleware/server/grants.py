@@ -5,6 +5,7 @@ that may wait, for the ASGI or WSGI driver to make."""
 from __future__ import annotations
 
 import inspect
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..gate.finder import split_proofs
 from ..issuing.refresh import RefreshRejected, TokenPair
 from .messages import Request, Response, json_answer, oauth_error
 from .service import Service
+from .throttle import MAX_USERNAME_LENGTH, account_key, address_key, normalised_username
 
 __all__ = ["access_claims", "password", "refresh_token", "refreshing", "revoke", "token"]
 
@@ -54,19 +56,20 @@ def password(
     username, secret = fields.get("username", ""), fields.get("password", "")
     if not username or not secret:
         return oauth_error(400, "invalid_request", "username and password are required")
-    keys = [f"account:{username}", f"address:{endpoints.client(request) or '-'}"]
-    account, address, window = endpoints.limits
-    wait = yield _throttle(endpoints, "blocked", [(keys[0], account), (keys[1], address)], window)
+    if len(username) > MAX_USERNAME_LENGTH:  # limits before work: the throttle and authenticate never see it
+        return oauth_error(400, "invalid_request", f"username is longer than {MAX_USERNAME_LENGTH} characters")
+    name = normalised_username(username)  # one account, one budget, one name in events: ``Alice`` is ``alice``
+    keys = [account_key(name), address_key(endpoints.client(request))]
+    wait, attempt = yield from _admitted(endpoints, keys)
     if wait > 0:  # a correct password waits too: otherwise its answer would tell a guesser
-        endpoints.event("login.throttled", "throttled", username, request)
+        endpoints.event("login.throttled", "throttled", name, request)
         retry = ("retry-after", str(max(1, int(wait + 0.999))))
         return oauth_error(429, "slow_down", "too many failed logins; try again later", retry)
     found = yield _authenticate(endpoints.authenticate, username, secret)
+    yield from _settled(endpoints, keys, attempt, found is not None)
     if found is None:
-        yield _throttle(endpoints, "failed", keys, window)
-        endpoints.event("login.failed", "invalid_credentials", username, request)
+        endpoints.event("login.failed", "invalid_credentials", name, request)
         return oauth_error(401 if browser else 400, "invalid_grant", "wrong username or password")
-    yield _throttle(endpoints, "succeeded", keys[0])
     spent = yield from claimed(endpoints, request, checked)
     if spent is not None:
         return spent
@@ -154,6 +157,28 @@ def _proof_refused(endpoints: Service, request: Request, exc: _dpop.ProofRejecte
     policy = endpoints.dpop
     nonce = () if policy.nonces is None else (("dpop-nonce", policy.nonces.current()),)
     return oauth_error(400, exc.error or "invalid_dpop_proof", exc.description, *nonce)
+
+
+def _admitted(endpoints: Service, keys: list[str]) -> Flow[tuple[float, str | None]]:
+    """Count this attempt before ``authenticate`` (``admit``): the seconds to wait (0: go on), and the attempt's id.
+
+    A throttle of the earlier form (no ``admit``) is only asked ``blocked``, and the id is ``None``.
+    """
+    account_limit, address_limit, window = endpoints.limits
+    limits = [(keys[0], account_limit), (keys[1], address_limit)]
+    if not callable(getattr(endpoints.throttle, "admit", None)):
+        return (yield _throttle(endpoints, "blocked", limits, window)), None
+    attempt = secrets.token_hex(16)
+    return (yield _throttle(endpoints, "admit", limits, window, attempt)), attempt
+
+
+def _settled(endpoints: Service, keys: list[str], attempt: str | None, passed: bool) -> Flow[None]:
+    """After ``authenticate``: a good login takes its attempt back and clears the account's count; a failed
+    one stays counted (``admit`` counted it; a throttle of the earlier form is told ``failed`` now)."""
+    if attempt is None:
+        yield _throttle(endpoints, "succeeded", keys[0]) if passed else _throttle(endpoints, "failed", keys, endpoints.limits[2])
+    elif passed:
+        yield _throttle(endpoints, "release", keys[0], keys[1:], attempt)
 
 
 def _throttle(endpoints: Service, name: str, *args: Any) -> Call:

@@ -14,7 +14,7 @@ from ..config.dpop import DPoPPolicy
 from ..gate.verifier import Verifier
 from ..issuing.refresh import TokenService
 from .messages import Request
-from .throttle import LoginThrottle
+from .throttle import LegacyLoginThrottle, LoginThrottle
 
 __all__ = ["CookieNames", "Service", "cookie_names"]
 
@@ -51,7 +51,7 @@ class Service(Protocol):
     authenticate: Callable[[str, str], Any]
     base_url: str
     base_path: str
-    throttle: LoginThrottle
+    throttle: LoginThrottle | LegacyLoginThrottle
     limits: tuple[int, int, float]
     dpop: DPoPPolicy
     secure: bool

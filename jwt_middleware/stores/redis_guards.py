@@ -36,13 +36,40 @@ for i, key in ipairs(KEYS) do
 end
 return tostring(wait)
 """
+_THROTTLE_ADMIT = """
+local now, window, wait = tonumber(ARGV[1]), tonumber(ARGV[2]), 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local limit = tonumber(ARGV[3 + i])
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local oldest = now
+    if limit > 0 then oldest = tonumber(redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')[2]) end
+    wait = math.max(wait, oldest + window - now, 0.001)
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+end
+return '0'
+"""
+_THROTTLE_RELEASE = """
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[1])
+end
+return 1
+"""
 
 
 class RedisLoginThrottle:
-    """Failed logins in Redis (a ``LoginThrottle``), shared by every process; one sorted set per key.
+    """Login attempts in Redis (a ``LoginThrottle``), shared by every process; one sorted set per key.
 
-    Keys are ``{prefix}throttle:<key>``, all under one hash tag, so the scripts that touch
-    an account's and an address's counts at once stay in one Cluster slot.
+    Keys are ``{prefix}throttle:<digest of the key>``, all under one hash tag, so the scripts
+    that touch an account's and an address's counts at once stay in one Cluster slot.
+    ``admit`` is one script: the check and the count are atomic across every process.
 
     Args:
         url_or_client: a URL or a ready client, sync or ``redis.asyncio``, as for ``RedisRevocationStore``.
@@ -58,9 +85,39 @@ class RedisLoginThrottle:
         self._tag = "{" + prefix + "}throttle:"
         self._fail = self.link.script(_THROTTLE_FAIL)
         self._check = self.link.script(_THROTTLE_CHECK)
+        self._admit = self.link.script(_THROTTLE_ADMIT)
+        self._release = self.link.script(_THROTTLE_RELEASE)
+
+    def admit(self, keys: Sequence[tuple[str, int]], window: float, attempt: str) -> float:
+        """See ``LoginThrottle.admit`` (``keys``, ``window`` and ``attempt`` too)."""
+        return run(self._admitted(keys, window, attempt))
+
+    async def admit_async(self, keys: Sequence[tuple[str, int]], window: float, attempt: str) -> float:
+        """``admit`` for asyncio: on the ``redis.asyncio`` client when given, else in a worker thread.
+
+        Args:
+            keys: as for ``admit``.
+            window: as for ``admit``.
+            attempt: as for ``admit``.
+        """
+        return await self.link.drive(self._admitted(keys, window, attempt))
+
+    def release(self, account: str, others: Sequence[str], attempt: str) -> None:
+        """See ``LoginThrottle.release`` (``account``, ``others`` and ``attempt`` too)."""
+        run(self._released(account, others, attempt))
+
+    async def release_async(self, account: str, others: Sequence[str], attempt: str) -> None:
+        """``release`` for asyncio, as ``admit_async``.
+
+        Args:
+            account: as for ``release``.
+            others: as for ``release``.
+            attempt: as for ``release``.
+        """
+        await self.link.drive(self._released(account, others, attempt))
 
     def blocked(self, keys: Sequence[tuple[str, int]], window: float) -> float:
-        """See ``LoginThrottle.blocked`` (``keys`` and ``window`` too)."""
+        """See ``LegacyLoginThrottle.blocked`` (``keys`` and ``window`` too)."""
         return run(self._blocked(keys, window))
 
     async def blocked_async(self, keys: Sequence[tuple[str, int]], window: float) -> float:
@@ -73,7 +130,7 @@ class RedisLoginThrottle:
         return await self.link.drive(self._blocked(keys, window))
 
     def failed(self, keys: Sequence[str], window: float) -> None:
-        """See ``LoginThrottle.failed`` (``keys`` and ``window`` too)."""
+        """See ``LegacyLoginThrottle.failed`` (``keys`` and ``window`` too)."""
         run(self._failed(keys, window))
 
     async def failed_async(self, keys: Sequence[str], window: float) -> None:
@@ -86,7 +143,7 @@ class RedisLoginThrottle:
         await self.link.drive(self._failed(keys, window))
 
     def succeeded(self, key: str) -> None:
-        """See ``LoginThrottle.succeeded`` (``key`` too)."""
+        """See ``LegacyLoginThrottle.succeeded`` (``key`` too)."""
         run(self._succeeded(key))
 
     async def succeeded_async(self, key: str) -> None:
@@ -96,6 +153,15 @@ class RedisLoginThrottle:
             key: as for ``succeeded``.
         """
         await self.link.drive(self._succeeded(key))
+
+    def _admitted(self, keys: Sequence[tuple[str, int]], window: float, attempt: str) -> Flow[float]:
+        names = [self._tag + digest(key) for key, _ in keys]
+        args = [repr(time.time()), repr(window), attempt, *[limit for _, limit in keys]]
+        return float(text((yield self.link.run_script(self._admit, names, args))))
+
+    def _released(self, account: str, others: Sequence[str], attempt: str) -> Flow[None]:
+        names = [self._tag + digest(key) for key in (account, *others)]
+        yield self.link.run_script(self._release, names, [attempt])
 
     def _blocked(self, keys: Sequence[tuple[str, int]], window: float) -> Flow[float]:
         names = [self._tag + digest(key) for key, _ in keys]
