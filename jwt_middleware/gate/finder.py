@@ -21,10 +21,6 @@ _COOKIE_SPLIT = re.compile(r"[;,]")
 # An auth-param ("realm=..." or "realm = ...") does not: its name is followed by "=".
 _CREDENTIAL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *$)")
 _OWS = " \t"
-MAX_KNOWN = 1024  # Authorization values remembered with what they hold
-_TAIL = 22  # characters of a value kept to confirm a hit on its hash (about 128 bits of a signature)
-# "Bearer" or "DPoP" in any case (ASCII only), spaces, one b64token (RFC 6750 §2.1): what ``from_authorization`` accepts as it is.
-_PLAIN_CREDENTIAL = re.compile(r"(?:[Bb][Ee][Aa][Rr][Ee][Rr]|[Dd][Pp][Oo][Pp]) +([A-Za-z0-9\-._~+/]+=*)").fullmatch
 _SCHEMES = {"bearer": "header", "dpop": "dpop"}  # scheme -> where the finder says the token was
 
 
@@ -47,40 +43,21 @@ def _two_tokens() -> InvalidRequest:
 class TokenFinder:
     """Reads the header, and the cookie and query parameter when configured."""
 
-    __slots__ = ("_known", "cookie", "max_bytes", "query_key")
+    __slots__ = ("cookie", "max_bytes", "query_key")
 
     def __init__(self, settings: Settings) -> None:
         self.cookie = settings.cookie
         self.query_key = settings.query_param
         self.max_bytes = settings.max_token_bytes
-        # hash(Authorization value) -> where its credential starts and ends, where it was, the value's tail; bounded
-        self._known: dict[int, tuple[int, int, str, str]] = {}
 
     def from_authorization(self, values: Sequence[str]) -> tuple[str | None, str]:
         """The credential of a ``Bearer`` or ``DPoP`` (RFC 9449 §7.1) Authorization header, and which (``header``, ``dpop``)."""
         if len(values) > 1:
             raise InvalidRequest("multiple_authorization", "more than one Authorization header")
-        sent = values[0]
-        known = self._known.get(hash(sent))  # a client sends one header for minutes: read it once
-        if known is not None and sent.endswith(known[3]):
-            return sent[known[0] : known[1]], known[2]
-        value = sent.strip(_OWS)
-        plain = _PLAIN_CREDENTIAL(value)  # the common shape in one C call; anything else takes the long way
-        if plain is not None and len(value) - plain.start(1) <= self.max_bytes:
-            found: tuple[str | None, str] = (plain.group(1), "dpop" if value[0] in DPOP_INITIALS else "header")
-        else:
-            found = self.parse_authorization(value)
-        credential = found[0]
-        if credential is not None:
-            if len(self._known) >= MAX_KNOWN:  # a flood of distinct headers only costs the long way again
-                self._known.clear()
-            end = len(sent) - (len(sent) - len(sent.rstrip(_OWS)))
-            self._known[hash(sent)] = (end - len(credential), end, found[1], sent[-_TAIL:])  # no token is kept whole
-        return found
+        return self.parse_authorization(values[0].strip(_OWS))
 
     def parse_authorization(self, value: str) -> tuple[str | None, str]:
-        """``from_authorization`` for one value (without surrounding whitespace), every rule
-        spelt out; the fast path above must agree with it (a property test holds them together).
+        """``from_authorization`` for one value (without surrounding whitespace).
 
         Args:
             value: the header value, stripped of spaces and tabs.
