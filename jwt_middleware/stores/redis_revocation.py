@@ -51,7 +51,10 @@ class RedisRevocationStore(Durable):
             day; make it at least your longest token lifetime).
         mirror_max_entries: the most revocations mirrored (default 1,000,000); past it,
             checks ask Redis per request.
-        wait_replicas: replicas a write must reach before it returns (``WAIT``); default 0.
+        wait_replicas: replicas a write must reach before it returns (``WAIT``); default
+            ``None``: on a Sentinel client, the replicas the primary reports (``INFO
+            replication``, asked again every 10 s and after a failed write); elsewhere none.
+            ``0`` turns waiting off.
         wait_timeout: seconds ``WAIT`` waits (default 0.5).
         write_retries: retries of a failed write (default 3).
         feed_max_length: about how many entries the stream keeps (default 100,000).
@@ -66,7 +69,7 @@ class RedisRevocationStore(Durable):
         max_staleness_seconds: float = 5.0,
         max_token_lifetime: float = 86400,
         mirror_max_entries: int = 1_000_000,
-        wait_replicas: int = 0,
+        wait_replicas: int | None = None,
         wait_timeout: float = 0.5,
         write_retries: int = 3,
         feed_max_length: int = 100_000,
