@@ -7,7 +7,7 @@ import logging
 import os
 import platform
 
-from . import compare, dpop_cost, http_load, inprocess, redis_load
+from . import compare, dpop_cost, http_load, inprocess, mirror_memory, redis_load
 
 
 def ratio(label: str, value: float, target: float) -> None:
@@ -39,6 +39,7 @@ def main() -> None:
     http_load.wsgi_section()
     print("\nrevocation through Redis (uvicorn, a real redis-server on loopback):")
     rev = redis_load.redis_section()
+    mirror_bytes = mirror_memory.memory_section()
     print("\nJWKS:")
     http_load.jwks_section()
     print("\nratios:")
@@ -70,6 +71,7 @@ def main() -> None:
             1.5,
         )
     ratio("revocation propagation p99, seconds (another process, loopback)", rev["p99"], 0.1)
+    ratio("revocation mirror, bytes per entry (tracemalloc)", mirror_bytes, 150)
 
 
 if __name__ == "__main__":

@@ -233,10 +233,15 @@ def test_a_retry_within_the_grace_window_keeps_the_session(service: tuple[TokenS
     lost = svc.refresh(first.refresh_token)  # the answer never reached the client
     retried = svc.refresh(first.refresh_token)  # it retries with the same token: not reuse
     assert v.verify(retried.access_token)["sub"] == "alice"
+    assert retried.refresh_token == lost.refresh_token, "the retry gets the successor the rotation made: no new branch"
+    assert retried.access_token != lost.access_token
     assert svc.refresh(retried.refresh_token).refresh_token  # the session goes on from the retry's token
     with pytest.raises(RefreshRejected) as info:
-        svc.refresh(lost.refresh_token)  # the unclaimed token of the lost answer is dead: presenting it is reuse
+        svc.refresh(first.refresh_token)  # two rotations old now: reuse, retry or not
     assert info.value.reason == "reused"
+    for pair in (lost, retried):  # every access token the family issued, the retry's too, went with it
+        with pytest.raises(Exception, match="revoked"):
+            v.verify(pair.access_token)
 
 
 def test_reuse_outside_the_grace_window_revokes_the_family(service: tuple[TokenService, Verifier]) -> None:
@@ -290,8 +295,9 @@ def test_concurrent_refreshes_leave_exactly_one_live_token(service: tuple[TokenS
         # Exactly one wins the rotation; the others presented a spent token, which is reuse: the family dies.
         assert len(won) == 1 and live == []
         return
-    # Within the window every racer rotates once more, atomically, and exactly one token stays live.
-    assert len(won) == 16 and len(live) == 1, f"{len(live)} of {len(won)} winners are current"
+    # Within the window the racers after the first are retries: they all get the one successor (no new branch).
+    assert len(won) == 16 and len({pair.refresh_token for pair in won}) == 1, "every racer holds the one live token"
+    assert len(live) == 16, f"{len(live)} of {len(won)} winners are current"
     assert svc.refresh(live[0].refresh_token).access_token, "the live one goes on"
 
 
@@ -312,3 +318,92 @@ def _is_current(svc: TokenService, token: str) -> bool:
         return found is not None and found.current == digest_ and not found.revoked
     current, revoked = svc.store.client.hmget("{" + svc.store.prefix + "}fam:" + family, ["current", "revoked"])
     return current is not None and current.decode() == digest_ and revoked != b"1"
+
+
+# -- issue 23: a grace window that never lies ----------------------------------------------------
+
+
+def test_racing_retries_within_the_default_window_share_one_token_and_die_with_the_family(
+    service: tuple[TokenService, Verifier],
+) -> None:
+    import concurrent.futures
+
+    svc, v = service
+    assert svc.reuse_grace_seconds == 10.0, "the default window"
+    start = svc.login("alice")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        won = [p for p in pool.map(lambda _: _try_refresh(svc, start.refresh_token), range(8)) if p is not None]
+    assert len(won) == 8 and len({pair.refresh_token for pair in won}) == 1, "one live token, whoever won the race"
+    assert all(v.verify(pair.access_token)["sub"] == "alice" for pair in won)
+    svc.logout(won[0].refresh_token)
+    lingering = [pair for pair in won if _accepted(v, pair.access_token)]
+    assert not lingering, f"{len(lingering)} of 8 access tokens minted by the race outlived the family's revocation"
+    assert not _accepted(v, start.access_token), "the login's access token went too"
+
+
+def test_retries_are_recorded_a_spent_token_never_branches(service: tuple[TokenService, Verifier]) -> None:
+    svc, v = service
+    first = svc.login("alice")
+    answers = [svc.refresh(first.refresh_token) for _ in range(5)]  # the first rotates, the others are retries
+    assert len({pair.refresh_token for pair in answers}) == 1
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(f"{first.refresh_token.split('.')[0]}.forged")
+    assert info.value.reason == "invalid"
+    svc.refresh(answers[0].refresh_token)
+    with pytest.raises(RefreshRejected) as info:
+        svc.refresh(first.refresh_token)  # two rotations old: reuse revokes the family and all it issued
+    assert info.value.reason == "reused"
+    assert not [pair for pair in answers if _accepted(v, pair.access_token)]
+
+
+def _accepted(v: Verifier, token: str) -> bool:
+    try:
+        v.verify(token)
+    except Exception as exc:
+        assert "revoked" in str(exc)
+        return False
+    return True
+
+
+class _SkewedClock:
+    """The ``time`` module as a server whose wall clock is ``offset`` seconds off sees it."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.mark.parametrize(
+    ("grace", "offset", "outcome"),
+    [
+        pytest.param(0.0, -5.0, "reused", id="grace-0-server-behind"),
+        pytest.param(0.0, -0.05, "reused", id="grace-0-server-50ms-behind"),
+        pytest.param(10.0, 30.0, "ok", id="grace-10-server-ahead"),
+        pytest.param(10.0, -30.0, "ok", id="grace-10-server-behind"),
+    ],
+)
+def test_redis_decides_the_window_by_its_own_clock(
+    redis_server: Any, monkeypatch: pytest.MonkeyPatch, grace: float, offset: float, outcome: str
+) -> None:
+    from jwt_middleware.stores import redis_refresh
+
+    issuer = TokenIssuer(SigningKey.generate("ES256"), issuer="https://auth.example")
+    store = RedisRefreshStore(redis_server.url, prefix=f"t-{uuid.uuid4().hex}:")
+    svc = TokenService(issuer, store, revocation=MemoryRevocationStore(), reuse_grace_seconds=grace)
+    try:
+        first = svc.login("alice")
+        svc.refresh(first.refresh_token)  # on a server with a good clock
+        monkeypatch.setattr(redis_refresh, "time", _SkewedClock(offset))  # the spent token reaches a skewed server
+        try:
+            svc.refresh(first.refresh_token)
+            got = "ok"
+        except RefreshRejected as exc:
+            got = exc.reason
+        assert got == outcome
+    finally:
+        store.close()

@@ -177,6 +177,42 @@ def test_sentinel_failover_loses_no_acknowledged_write(sentinel: RedisSentinelSe
     work.check()
 
 
+def test_a_sentinel_client_waits_for_the_replicas_by_default(sentinel: RedisSentinelServers) -> None:
+    """Without ``wait_replicas``, a Sentinel store waits for the replicas the primary reports: a write
+    the replica has not got is not acknowledged (so no failover can lose one); ``wait_replicas=0`` says otherwise."""
+    connect = Sentinel(sentinel.addresses, socket_timeout=0.5).master_for
+    p, quick = prefix(), {"wait_timeout": 0.2, "write_retries": 1}
+    safe = RedisRevocationStore(connect("mymaster", socket_timeout=0.5), prefix=p, **quick)
+    refresh = RedisRefreshStore(connect("mymaster", socket_timeout=0.5), prefix=p, **quick)
+    unsafe = RedisRevocationStore(connect("mymaster", socket_timeout=0.5), prefix=p, wait_replicas=0, **quick)
+    try:
+        safe.revoke_jti("before", time.time() + 60)
+        assert safe.replica_count is not None and safe.replica_count.value == 1, "the primary's one replica"
+        assert refresh.replica_count is not None and unsafe.replica_count is None
+        sentinel.replica.signal(signal.SIGSTOP)  # the replica stops taking writes; the primary still accepts them
+        try:
+            with pytest.raises(StoreWriteFailed) as info:
+                safe.revoke_jti("unreplicated", time.time() + 60)
+            assert info.value.reason == "store_write_not_durable"
+            with pytest.raises(StoreWriteFailed):
+                refresh.create("fam", "h0", {"sub": "alice"}, "a0", time.time() + 60)
+            unsafe.revoke_jti("told-not-to-wait", time.time() + 60)  # acknowledged without the replica, as asked
+        finally:
+            sentinel.replica.signal(signal.SIGCONT)
+        wait_for(lambda: _acked(safe, "after"), 10, "writes acknowledged again once the replica is back")
+    finally:
+        for store in (safe, refresh, unsafe):
+            store.close()
+
+
+def _acked(store: RedisRevocationStore, jti: str) -> bool:
+    try:
+        store.revoke_jti(jti, time.time() + 60)
+    except StoreWriteFailed:
+        return False
+    return True
+
+
 # -- a Redis tens of milliseconds away ------------------------------------------------------------
 
 

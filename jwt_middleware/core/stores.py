@@ -105,11 +105,25 @@ class RevocationStore(Protocol):
 
 
 class Rotation(NamedTuple):
-    """A store's answer to ``rotate`` or ``revoke``: the outcome, the family's data and its latest access ``jti``."""
+    """A store's answer to ``rotate`` or ``revoke``.
 
-    outcome: str  # ok | invalid | reused | revoked
+    Attributes:
+        outcome: ``ok``, ``invalid``, ``reused`` or ``revoked``.
+        data: the family's data.
+        access_jti: an access ``jti`` to deny (stores written before ``access`` existed
+            name the family's latest here); default none.
+        access: ``(jti, expires_at)`` of every access token to deny now: all the family
+            issued on ``revoke`` and on ``reused``, the ones pushed out of its bounded list
+            on ``ok``; default none.
+        successor: the sealed successor of the rotation that stands (``rotate``'s
+            ``successor``, or the first rotation's on a retry within the window); default none.
+    """
+
+    outcome: str
     data: dict[str, Any]
-    access_jti: str | None
+    access_jti: str | None = None
+    access: tuple[tuple[str, float], ...] = ()
+    successor: str = ""
 
 
 class RefreshStore(Protocol):
@@ -119,31 +133,57 @@ class RefreshStore(Protocol):
     are optional for a store of your own.
     """
 
-    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+    def create(
+        self,
+        family: str,
+        token_hash: str,
+        data: Mapping[str, Any],
+        access_jti: str,
+        expires_at: float,
+        access_expires_at: float = 0.0,
+    ) -> None:
         """Start a family.
 
         Args:
             family: the family's id.
             token_hash: the digest of its first refresh token.
             data: what a refresh re-issues from (``sub``, ``scope``, extra claims); JSON-serialisable.
-            access_jti: the ``jti`` of the access token issued with it.
+            access_jti: the ``jti`` of the access token issued with it, recorded in the family.
             expires_at: when the family dies (Unix seconds); rotation does not extend it.
+            access_expires_at: when that access token expires; default ``expires_at``.
         """
         ...
 
     async def create_async(
-        self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float
+        self,
+        family: str,
+        token_hash: str,
+        data: Mapping[str, Any],
+        access_jti: str,
+        expires_at: float,
+        access_expires_at: float = 0.0,
     ) -> None:
-        """``create`` for asyncio; ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at`` as there."""
+        """``create`` for asyncio; the arguments as there."""
         ...
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
+    def rotate(
+        self,
+        token_hash: str,
+        new_hash: str,
+        access_jti: str,
+        family: str = "",
+        grace_seconds: float = 0.0,
+        successor: str = "",
+        access_expires_at: float = 0.0,
+    ) -> Rotation:
         """Atomically spend ``token_hash`` and make ``new_hash`` current, if it is the current token.
 
         Rotating again to the same ``new_hash`` answers ``ok`` again (a retried write is no
-        reuse). The token rotated away last, presented again within ``grace_seconds`` of
-        that rotation, rotates the family once more (a client retrying a refresh whose
-        answer it lost keeps its session); any other old token revokes the family.
+        reuse). The token rotated away last, presented again less than ``grace_seconds``
+        after that rotation (measured by the store's own clock), is a retry: it answers
+        ``ok`` with the ``successor`` that rotation stored, and makes no new branch. Every
+        access ``jti`` issued (by a rotation or a retry) is recorded in the family, bounded,
+        so that revoking the family denies them all. Any other old token revokes the family.
 
         Args:
             token_hash: the digest of the presented refresh token.
@@ -152,19 +192,30 @@ class RefreshStore(Protocol):
             family: the family the presented token names (its prefix); stores that key by
                 family (Redis Cluster) need it.
             grace_seconds: the retry window; 0 for none.
+            successor: the successor refresh token, sealed with a key only the presented
+                token gives (opaque to the store); kept for a retry.
+            access_expires_at: when that access token expires (Unix seconds); default the family's end.
 
         Returns ``ok``, ``invalid``, ``revoked``, or ``reused`` (and then revokes the family).
         """
         ...
 
     async def rotate_async(
-        self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0
+        self,
+        token_hash: str,
+        new_hash: str,
+        access_jti: str,
+        family: str = "",
+        grace_seconds: float = 0.0,
+        successor: str = "",
+        access_expires_at: float = 0.0,
     ) -> Rotation:
-        """``rotate`` for asyncio; ``token_hash``, ``new_hash``, ``access_jti``, ``family`` and ``grace_seconds`` as there."""
+        """``rotate`` for asyncio; the arguments as there."""
         ...
 
     def revoke(self, token_hash: str, family: str = "") -> Rotation:
-        """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown.
+        """Revoke the family of ``token_hash`` (logout); ``invalid`` when unknown. The answer's
+        ``access`` lists every access token the family issued that may still be live.
 
         Args:
             token_hash: the digest of any refresh token of the family.

@@ -3,19 +3,31 @@
 A refresh token is an opaque random string; stores keep only its SHA-256. Tokens issued
 from one login form a *family*: using the current one rotates it; presenting an older one
 of the family (a stolen copy, or the real client after the thief) revokes the whole family,
-and the access token issued last from it.
+and every access token issued from it.
+
+A client whose refresh answer was lost retries with the token it still holds: within
+``reuse_grace_seconds`` of the rotation (by the store's clock) it gets the same successor
+refresh token that rotation created, and a fresh access token recorded in the family. The
+store keeps that successor sealed (AES-GCM) under a key derived from the spent token, which
+the store never sees (it holds only SHA-256 digests): the store cannot read it, and no retry
+starts a new branch.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import secrets
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..core.events import AuthEvent, Events, chain
 from ..core.flow import Flow, run, run_async
@@ -82,6 +94,38 @@ def _new_refresh_token(family: str) -> str:
     return f"{family}.{base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b'=').decode()}"
 
 
+def _sealing_key(spent: str) -> AESGCM:
+    """A key only the holder of the spent token has: the store holds its SHA-256, not this HMAC."""
+    secret = spent.encode("utf-8", "surrogatepass")
+    return AESGCM(hmac.new(secret, b"jwt_middleware refresh successor", hashlib.sha256).digest())
+
+
+def seal(spent: str, successor: str) -> str:
+    """The successor refresh token, sealed for a retry with the token it replaces.
+
+    Args:
+        spent: the refresh token presented (and spent by the rotation).
+        successor: the refresh token that replaces it.
+    """
+    nonce = secrets.token_bytes(12)
+    sealed = _sealing_key(spent).encrypt(nonce, successor.encode(), _family(spent).encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(spent: str, sealed: str) -> str | None:
+    """The successor a rotation sealed (``seal``), or ``None`` when ``spent`` does not open it.
+
+    Args:
+        spent: the refresh token presented again.
+        sealed: what the store kept.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return _sealing_key(spent).decrypt(raw[:12], raw[12:], _family(spent).encode()).decode()
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+
+
 class TokenService:
     """Login, refresh (rotating), and logout on top of a ``TokenIssuer`` and a ``RefreshStore``.
 
@@ -92,8 +136,10 @@ class TokenService:
             same store the middleware's ``revocation`` setting reads). Default none.
         refresh_ttl: a family's lifetime in seconds (default 30 days; rotation does not extend it).
         reuse_grace_seconds: how long after a rotation the token it spent may be presented
-            again as a retry, rotating once more instead of revoking the family (default 10;
-            0 turns the window off). A client whose refresh timed out keeps its session.
+            again as a retry (default 10; 0 turns the window off), measured by the store's
+            clock: the retry gets the successor refresh token that rotation created (no new
+            branch) and a fresh access token, recorded in the family. A client whose refresh
+            timed out keeps its session.
         on_event: a hook (or list of hooks) for the session's events: ``login.succeeded``,
             ``refresh.rotated``, ``refresh.reused``, ``refresh.refused``, ``logout``,
             ``revocation``. Default none (they still reach the ``jwt_middleware`` logger).
@@ -130,16 +176,19 @@ class TokenService:
         data: dict[str, Any] = {"sub": sub, "scope": scope, "claims": claims}
         if dpop_jkt is not None:
             data["jkt"] = dpop_jkt
-        self.store.create(family, token_hash(refresh), data, jti, time.time() + self.refresh_ttl)
+        expiry = self._access_expiry()
+        self.store.create(family, token_hash(refresh), data, jti, time.time() + self.refresh_ttl, expiry)
         self._event("login.succeeded", "ok", sub)
-        return self._pair(data, jti, refresh)
+        return self._pair(data, jti, refresh, expiry)
 
     def refresh(self, refresh_token: str, dpop_jkt: str | None = None) -> TokenPair:
         """A new pair; the presented refresh token is spent. Raises ``RefreshRejected``.
 
         Args:
             refresh_token: the refresh token the client presents. A token already spent
-                revokes its whole family and the latest access token (reuse detection).
+                revokes its whole family and every access token it issued (reuse detection),
+                unless it is the one spent last, presented again within ``reuse_grace_seconds``:
+                that retry gets the same successor refresh token as the first answer.
             dpop_jkt: the thumbprint of the key that signed the request's DPoP proof, if one
                 came. A session bound at login needs the same key: another key, or none, is
                 taken for a stolen refresh token and revokes the family (``dpop_key_mismatch``).
@@ -180,25 +229,32 @@ class TokenService:
         jti = uuid.uuid4().hex
         family = _family(refresh_token)
         new = _new_refresh_token(family or "x")
+        sealed, expiry = seal(refresh_token, new), self._access_expiry()
         store = self.store
         rotation = yield store_call(
-            store.rotate, token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds
+            store.rotate, token_hash(refresh_token), token_hash(new), jti, family, self.reuse_grace_seconds, sealed, expiry
         )
+        yield from self._revoke_access(rotation)  # on ok, the oldest pushed out of the family's list
+        if rotation.outcome == "ok" and rotation.successor not in ("", sealed):
+            retried = unseal(refresh_token, rotation.successor)  # a retry: the successor the first rotation made
+            if retried is None:
+                self._event("refresh.refused", "refresh_invalid", rotation.data.get("sub"))
+                raise RefreshRejected("invalid")
+            new = retried
         if rotation.outcome == "ok" and rotation.data.get("jkt") is not None and rotation.data["jkt"] != dpop_jkt:
-            yield store_call(store.revoke, token_hash(new), family)
-            yield from self._revoke_access(rotation)  # the access token issued before this refresh: the session is over
+            revoked = yield store_call(store.revoke, token_hash(new), family)
+            yield from self._revoke_access(revoked)  # every access token of the session: it is over
             self._event("refresh.refused", "refresh_dpop_key_mismatch", rotation.data.get("sub"))
             raise RefreshRejected("dpop_key_mismatch")
         if rotation.outcome != "ok":
             subject = rotation.data.get("sub")
             if rotation.outcome == "reused":
-                yield from self._revoke_access(rotation)
                 self._event("refresh.reused", "refresh_reused", subject)
             else:
                 self._event("refresh.refused", f"refresh_{rotation.outcome}", subject)
             raise RefreshRejected(rotation.outcome)
         self._event("refresh.rotated", "ok", rotation.data.get("sub"))
-        return self._pair(rotation.data, jti, new, dpop_jkt)
+        return self._pair(rotation.data, jti, new, expiry, dpop_jkt)
 
     def _logout(self, refresh_token: str | None, access_claims: Mapping[str, Any] | None) -> Flow[None]:
         if refresh_token is not None:
@@ -213,12 +269,24 @@ class TokenService:
     def _event(self, kind: str, reason: str, subject: object) -> None:
         self.events.emit(AuthEvent(kind, reason, self.issuer.issuer, self.events.subject(subject)))
 
-    def _revoke_access(self, rotation: Rotation) -> Flow[None]:
-        if self.revocation is not None and rotation.access_jti:
-            yield store_call(self.revocation.revoke_jti, rotation.access_jti, time.time() + self.issuer.access_ttl)
+    def _access_expiry(self) -> float:
+        """What the family records as the expiry of an access token about to be minted: a minute
+        later than its ``exp`` would be now, so a slow store never leaves a token outliving its record."""
+        return float(int(time.time()) + int(self.issuer.access_ttl) + 60)
 
-    def _pair(self, data: Mapping[str, Any], jti: str, refresh: str, dpop_jkt: str | None = None) -> TokenPair:
+    def _revoke_access(self, rotation: Rotation) -> Flow[None]:
+        """Deny every access token the store's answer names (all a revoked family issued)."""
+        if self.revocation is None:
+            return
+        denied = dict(rotation.access)
+        if rotation.access_jti and rotation.access_jti not in denied:  # a store of your own, written before ``access``
+            denied[rotation.access_jti] = time.time() + self.issuer.access_ttl
+        for jti, expires_at in denied.items():
+            yield store_call(self.revocation.revoke_jti, jti, expires_at)
+
+    def _pair(self, data: Mapping[str, Any], jti: str, refresh: str, expires_at: float, dpop_jkt: str | None = None) -> TokenPair:
         jkt = data.get("jkt") or dpop_jkt  # a bound session's key; else the key of this request's proof
         claims = data.get("claims", {})
-        access = self.issuer.issue(data["sub"], scope=data.get("scope"), jti=jti, dpop_jkt=jkt, **claims)
-        return TokenPair(access, refresh, int(self.issuer.access_ttl), data.get("scope"), "DPoP" if jkt else "Bearer")
+        ttl = max(1, min(int(self.issuer.access_ttl), int(expires_at) - int(time.time())))  # never past its record
+        access = self.issuer.issue(data["sub"], scope=data.get("scope"), ttl=ttl, jti=jti, dpop_jkt=jkt, **claims)
+        return TokenPair(access, refresh, ttl, data.get("scope"), "DPoP" if jkt else "Bearer")

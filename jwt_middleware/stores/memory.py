@@ -102,16 +102,37 @@ class MemoryRevocationStore:
         self._subjects = {k: v for k, v in self._subjects.items() if v[1] > now}
 
 
+MAX_FAMILY_ACCESS = 64  # access tokens a family keeps for its revocation; past it the oldest is denied at once
+_ACCESS_MARGIN = 60.0  # an access jti is forgotten this long after its expiry (clock skew between servers)
+
+
 @dataclass
 class _Family:
     current: str
     data: dict[str, Any]
-    access_jti: str
+    access: dict[str, float]  # every access jti issued, -> its expiry
     expires_at: float
     revoked: bool = False
     hashes: set[str] = field(default_factory=set)
     previous: str = ""
-    rotated_at: float = 0.0
+    rotated_at: float = 0.0  # monotonic: the window is measured by this process's own clock
+    successor: str = ""
+
+    def record(self, jti: str, expires_at: float) -> tuple[tuple[str, float], ...]:
+        """Record an access jti; answers the ones pushed out (the oldest, past ``MAX_FAMILY_ACCESS``)."""
+        now = time.time()
+        self.access = {j: e for j, e in self.access.items() if e > now - _ACCESS_MARGIN}
+        self.access[jti] = max(expires_at, self.access.get(jti, 0.0))
+        ordered = sorted(self.access.items(), key=lambda item: item[1])
+        evicted = tuple(ordered[: max(0, len(ordered) - MAX_FAMILY_ACCESS)])
+        for jti_out, _ in evicted:
+            del self.access[jti_out]
+        return evicted
+
+    def issued(self) -> tuple[tuple[str, float], ...]:
+        """Every access jti the family issued that may still be live."""
+        now = time.time()
+        return tuple((j, e) for j, e in self.access.items() if e > now - _ACCESS_MARGIN)
 
 
 class MemoryRefreshStore:
@@ -122,39 +143,55 @@ class MemoryRefreshStore:
         self._by_hash: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def create(self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float) -> None:
+    def create(
+        self,
+        family: str,
+        token_hash: str,
+        data: Mapping[str, Any],
+        access_jti: str,
+        expires_at: float,
+        access_expires_at: float = 0.0,
+    ) -> None:
         """Start a family (``RefreshStore.create``).
 
-        See there for ``family``, ``token_hash``, ``data``, ``access_jti`` and ``expires_at``.
+        See there for ``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at`` and ``access_expires_at``.
         """
         with self._lock:
             self._sweep()
-            self._families[family] = _Family(token_hash, dict(data), access_jti, expires_at, hashes={token_hash})
+            access = {access_jti: access_expires_at or expires_at}
+            self._families[family] = _Family(token_hash, dict(data), access, expires_at, hashes={token_hash})
             self._by_hash[token_hash] = family
 
-    def rotate(self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0) -> Rotation:
-        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (``access_jti``,
-        ``family`` and ``grace_seconds`` too)."""
+    def rotate(
+        self,
+        token_hash: str,
+        new_hash: str,
+        access_jti: str,
+        family: str = "",
+        grace_seconds: float = 0.0,
+        successor: str = "",
+        access_expires_at: float = 0.0,
+    ) -> Rotation:
+        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (the other arguments too)."""
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:
                 return Rotation("invalid", {}, None)
             if fam.revoked:
-                return Rotation("revoked", fam.data, fam.access_jti)
+                return Rotation("revoked", fam.data)
             if fam.current == new_hash:  # the same rotation, retried
-                return Rotation("ok", fam.data, None)
-            now = time.time()
-            if fam.current != token_hash:
-                if token_hash != fam.previous or now - fam.rotated_at > grace_seconds:
-                    fam.revoked = True
-                    return Rotation("reused", fam.data, fam.access_jti)
-            else:
-                fam.previous, fam.rotated_at = token_hash, now
-            previous = fam.access_jti
-            fam.current, fam.access_jti = new_hash, access_jti
-            fam.hashes.add(new_hash)
-            self._by_hash[new_hash] = self._by_hash[token_hash]
-            return Rotation("ok", fam.data, previous)
+                return Rotation("ok", fam.data, successor=fam.successor)
+            expiry = access_expires_at or fam.expires_at
+            if fam.current == token_hash:
+                fam.previous, fam.rotated_at, fam.successor = token_hash, time.monotonic(), successor
+                fam.current = new_hash
+                fam.hashes.add(new_hash)
+                self._by_hash[new_hash] = self._by_hash[token_hash]
+                return Rotation("ok", fam.data, access=fam.record(access_jti, expiry), successor=successor)
+            if token_hash == fam.previous and time.monotonic() - fam.rotated_at < grace_seconds:
+                return Rotation("ok", fam.data, access=fam.record(access_jti, expiry), successor=fam.successor)
+            fam.revoked = True
+            return Rotation("reused", fam.data, access=fam.issued())
 
     def revoke(self, token_hash: str, family: str = "") -> Rotation:
         """Revoke the family of ``token_hash``; see ``RefreshStore.revoke`` (``family`` too)."""
@@ -163,22 +200,32 @@ class MemoryRefreshStore:
             if fam is None:
                 return Rotation("invalid", {}, None)
             fam.revoked = True
-            return Rotation("ok", fam.data, fam.access_jti)
+            return Rotation("ok", fam.data, access=fam.issued())
 
     async def create_async(
-        self, family: str, token_hash: str, data: Mapping[str, Any], access_jti: str, expires_at: float
+        self,
+        family: str,
+        token_hash: str,
+        data: Mapping[str, Any],
+        access_jti: str,
+        expires_at: float,
+        access_expires_at: float = 0.0,
     ) -> None:
-        """``create``: memory never waits (``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at`` as there)."""
-        self.create(family, token_hash, data, access_jti, expires_at)
+        """``create``: memory never waits (the arguments as there)."""
+        self.create(family, token_hash, data, access_jti, expires_at, access_expires_at)
 
     async def rotate_async(
-        self, token_hash: str, new_hash: str, access_jti: str, family: str = "", grace_seconds: float = 0.0
+        self,
+        token_hash: str,
+        new_hash: str,
+        access_jti: str,
+        family: str = "",
+        grace_seconds: float = 0.0,
+        successor: str = "",
+        access_expires_at: float = 0.0,
     ) -> Rotation:
-        """``rotate``: memory never waits.
-
-        ``token_hash``, ``new_hash``, ``access_jti``, ``family`` and ``grace_seconds`` as there.
-        """
-        return self.rotate(token_hash, new_hash, access_jti, family, grace_seconds)
+        """``rotate``: memory never waits (the arguments as there)."""
+        return self.rotate(token_hash, new_hash, access_jti, family, grace_seconds, successor, access_expires_at)
 
     async def revoke_async(self, token_hash: str, family: str = "") -> Rotation:
         """``revoke``: memory never waits (``token_hash`` and ``family`` as there)."""

@@ -6,7 +6,8 @@ driven by ``run`` it speaks through the sync client; driven by ``Link.drive`` th
 runs in one worker thread. Writes are scripts, idempotent by design, so a write that failed
 (a stale pooled connection, a failover in progress) is retried; with ``wait_replicas`` each
 is followed by ``WAIT`` on the same connection, so an acknowledged write has reached the
-replicas asked for.
+replicas asked for. On a Sentinel client that number defaults to the replicas the primary
+reports (``ReplicaCount``): a failover never loses a write the store acknowledged.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from typing import Any, NamedTuple, TypeVar
 import redis
 import redis.asyncio
 import redis.cluster
+import redis.sentinel
 
 from ..core.errors import ConfigError
 from ..core.flow import Call, Flow, run, run_async
 from .redis_client import FAILURES, StoreWriteFailed, client_for
 
-__all__ = ["Durable", "Link", "Script", "durable_write"]
+__all__ = ["Durable", "Link", "ReplicaCount", "Script", "durable_write"]
 T = TypeVar("T")
 
 
@@ -196,7 +198,38 @@ def _socket_timeout(client: Any) -> float | None:
     return float(timeout) if timeout else None
 
 
-def durable_write(link: Link, script: Script, keys: list[str], args: list[Any], durability: tuple[int, float, int]) -> Flow[Any]:
+class ReplicaCount:
+    """The replicas a primary reports (``INFO replication``, ``connected_slaves``), asked again every ``refresh`` seconds.
+
+    Args:
+        link: the store's connections.
+        refresh: seconds an answer is kept (default 10); a failed write forgets it at once.
+    """
+
+    def __init__(self, link: Link, refresh: float = 10.0) -> None:
+        self.link, self.refresh = link, refresh
+        self.value, self.until = 0, -float("inf")
+
+    def current(self) -> Flow[int]:
+        """The replicas to wait for now (a round trip only when the cached answer is old)."""
+        if time.monotonic() >= self.until:
+            info = yield self.link.call("info", "replication")
+            self.value, self.until = int(info.get("connected_slaves", 0)), time.monotonic() + self.refresh
+        return self.value
+
+    def forget(self) -> None:
+        """Ask again before the next write (after a failure: the primary may have changed)."""
+        self.until = -float("inf")
+
+
+def durable_write(
+    link: Link,
+    script: Script,
+    keys: list[str],
+    args: list[Any],
+    durability: tuple[int, float, int],
+    replica_count: ReplicaCount | None = None,
+) -> Flow[Any]:
     """Run a script (idempotent by design), then ``WAIT`` on the same connection; retried on failure.
 
     Args:
@@ -205,11 +238,15 @@ def durable_write(link: Link, script: Script, keys: list[str], args: list[Any], 
         keys: the keys it touches.
         args: its arguments.
         durability: ``(wait_replicas, wait_timeout, write_retries)``.
+        replica_count: when given, the replicas to wait for are the ones the primary reports
+            (``wait_replicas`` is then ignored); default none.
     """
     replicas, timeout, retries = durability
     last: BaseException | None = None
     for attempt in range(retries + 1):
         try:
+            if replica_count is not None:
+                replicas = yield from replica_count.current()
             if not replicas:
                 return (yield link.run_script(script, keys, args))
             result, acked = yield link.waited(script, keys, args, replicas, timeout)
@@ -218,6 +255,8 @@ def durable_write(link: Link, script: Script, keys: list[str], args: list[Any], 
             last = StoreWriteFailed("store_write_not_durable", "the write did not reach enough replicas")
         except FAILURES as exc:  # a failover in progress, a stale connection: try again
             last = exc
+        if replica_count is not None:
+            replica_count.forget()
         delay = min(0.05 * 2**attempt, 0.5)
         yield Call(time.sleep, (delay,), afn=asyncio.sleep)
     if isinstance(last, StoreWriteFailed):
@@ -226,18 +265,25 @@ def durable_write(link: Link, script: Script, keys: list[str], args: list[Any], 
 
 
 class Durable:
-    """A store whose writes reach the replicas asked for, retried on a stale or failed-over connection."""
+    """A store whose writes reach the replicas asked for, retried on a stale or failed-over connection.
+
+    ``wait_replicas=None`` (the stores' default) waits, on a Sentinel client, for the replicas
+    the primary reports; elsewhere for none. Redis Cluster does not support ``WAIT`` here.
+    """
 
     link: Link
     client: Any
     durability: tuple[int, float, int]
+    replica_count: ReplicaCount | None
 
-    def _setup(self, link: Link, wait_replicas: int, wait_timeout: float, write_retries: int) -> None:
+    def _setup(self, link: Link, wait_replicas: int | None, wait_timeout: float, write_retries: int) -> None:
         self.link, self.client = link, link.sync
         self.wait_replicas, self.wait_timeout, self.write_retries = wait_replicas, wait_timeout, write_retries
-        self.durability = (wait_replicas, wait_timeout, write_retries)
+        self.durability = (wait_replicas or 0, wait_timeout, write_retries)
         if wait_replicas and isinstance(link.sync, redis.cluster.RedisCluster):
             raise ConfigError("wait_replicas", "WAIT runs on the connection of the write; not supported on Redis Cluster")
+        sentinel = isinstance(getattr(link.sync, "connection_pool", None), redis.sentinel.SentinelConnectionPool)
+        self.replica_count = ReplicaCount(link) if wait_replicas is None and sentinel else None
 
     def _write(self, script: Script, keys: list[str], args: list[Any]) -> Flow[Any]:
-        return durable_write(self.link, script, keys, args, self.durability)
+        return durable_write(self.link, script, keys, args, self.durability, self.replica_count)
