@@ -163,7 +163,11 @@ class RefreshStore(Protocol):
         expires_at: float,
         access_expires_at: float = 0.0,
     ) -> None:
-        """``create`` for asyncio; the arguments as there."""
+        """``create`` for asyncio; the arguments as there.
+
+        Arguments as for ``RefreshStore.create``:
+        ``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at``, ``access_expires_at``.
+        """
         ...
 
     def rotate(
@@ -210,7 +214,12 @@ class RefreshStore(Protocol):
         successor: str = "",
         access_expires_at: float = 0.0,
     ) -> Rotation:
-        """``rotate`` for asyncio; the arguments as there."""
+        """``rotate`` for asyncio; the arguments as there.
+
+        Arguments as for ``RefreshStore.rotate``:
+        ``token_hash``, ``new_hash``, ``access_jti``, ``family``, ``grace_seconds``, ``successor``,
+        ``access_expires_at``.
+        """
         ...
 
     def revoke(self, token_hash: str, family: str = "") -> Rotation:

@@ -172,7 +172,11 @@ class MemoryRefreshStore:
         successor: str = "",
         access_expires_at: float = 0.0,
     ) -> Rotation:
-        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (the other arguments too)."""
+        """Spend ``token_hash`` for ``new_hash`` under a lock; see ``RefreshStore.rotate`` (the other arguments too).
+
+        Arguments as for ``RefreshStore.rotate``:
+        ``access_jti``, ``family``, ``grace_seconds``, ``successor``, ``access_expires_at``.
+        """
         with self._lock:
             fam = self._find(token_hash)
             if fam is None:
@@ -211,7 +215,11 @@ class MemoryRefreshStore:
         expires_at: float,
         access_expires_at: float = 0.0,
     ) -> None:
-        """``create``: memory never waits (the arguments as there)."""
+        """``create``: memory never waits (the arguments as there).
+
+        Arguments as for ``RefreshStore.create``:
+        ``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at``, ``access_expires_at``.
+        """
         self.create(family, token_hash, data, access_jti, expires_at, access_expires_at)
 
     async def rotate_async(
@@ -224,7 +232,12 @@ class MemoryRefreshStore:
         successor: str = "",
         access_expires_at: float = 0.0,
     ) -> Rotation:
-        """``rotate``: memory never waits (the arguments as there)."""
+        """``rotate``: memory never waits (the arguments as there).
+
+        Arguments as for ``RefreshStore.rotate``:
+        ``token_hash``, ``new_hash``, ``access_jti``, ``family``, ``grace_seconds``, ``successor``,
+        ``access_expires_at``.
+        """
         return self.rotate(token_hash, new_hash, access_jti, family, grace_seconds, successor, access_expires_at)
 
     async def revoke_async(self, token_hash: str, family: str = "") -> Rotation:

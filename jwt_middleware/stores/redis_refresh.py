@@ -127,7 +127,11 @@ class RedisRefreshStore(Durable):
         expires_at: float,
         access_expires_at: float = 0.0,
     ) -> None:
-        """``create`` for asyncio: on the ``redis.asyncio`` client when given, else in a worker thread (arguments as there)."""
+        """``create`` for asyncio: on the ``redis.asyncio`` client when given, else in a worker thread (arguments as there).
+
+        Arguments as for ``RefreshStore.create``:
+        ``family``, ``token_hash``, ``data``, ``access_jti``, ``expires_at``, ``access_expires_at``.
+        """
         await self.link.drive(self._created(family, token_hash, data, access_jti, expires_at, access_expires_at))
 
     def rotate(
@@ -140,7 +144,11 @@ class RedisRefreshStore(Durable):
         successor: str = "",
         access_expires_at: float = 0.0,
     ) -> Rotation:
-        """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (the other arguments too)."""
+        """Spend ``token_hash`` for ``new_hash`` atomically; see ``RefreshStore.rotate`` (the other arguments too).
+
+        Arguments as for ``RefreshStore.rotate``:
+        ``access_jti``, ``family``, ``grace_seconds``, ``successor``, ``access_expires_at``.
+        """
         args = (token_hash, new_hash, access_jti, family, grace_seconds, successor, access_expires_at)
         return run(self._rotation("rotate", *args))
 
@@ -154,7 +162,12 @@ class RedisRefreshStore(Durable):
         successor: str = "",
         access_expires_at: float = 0.0,
     ) -> Rotation:
-        """``rotate`` for asyncio, as ``create_async`` (arguments as there)."""
+        """``rotate`` for asyncio, as ``create_async`` (arguments as there).
+
+        Arguments as for ``RefreshStore.rotate``:
+        ``token_hash``, ``new_hash``, ``access_jti``, ``family``, ``grace_seconds``, ``successor``,
+        ``access_expires_at``.
+        """
         args = (token_hash, new_hash, access_jti, family, grace_seconds, successor, access_expires_at)
         return await self.link.drive(self._rotation("rotate", *args))
 
