@@ -182,8 +182,7 @@ class Gate:
                 self._check_csrf(request.cookies, request.csrf)
         if token is None:
             return None
-        verifier = self.verifier
-        junk = None if verifier.knows(token) else verifier.refusal(token)  # junk is refused without raising: most attack traffic
+        junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
         if junk is None:
             return token, where
         known = self._junk.get((junk, where))  # one challenge per shared refusal (without hooks that vary it)

@@ -242,15 +242,6 @@ class Verifier:
         self._headers[head] = header
         return header
 
-    def knows(self, token: str) -> bool:
-        """Whether the token is in the cache of verified tokens (its time claims still to be re-checked).
-
-        Args:
-            token: the credential as found in the request.
-        """
-        hit = self._cache.get(hash(token))
-        return hit is not None and token.endswith(hit[8])
-
     def refusal(self, token: str) -> InvalidToken | None:
         """The refusal that a token's shape alone decides, returned rather than raised.
 
