@@ -296,6 +296,20 @@ def test_finding_13_failed_logins_never_fill_the_token_endpoints_replay_cache(ki
         assert len(replay) == 1
         replayed = auth.call("POST", "/auth/token", ALICE, DPoP=proof)
         assert replayed.status == 400 and replayed.json["error"] == "invalid_dpop_proof"
+        made_up = "grant_type=refresh_token&refresh_token=nothing.atall"
+        for _ in range(3):  # a refresh token of nobody's proves nothing: its proofs are not recorded either
+            refused = auth.call("POST", "/auth/token", made_up, DPoP=key.proof("POST", url))
+            assert refused.status == 400 and refused.json["error"] == "invalid_grant"
+        assert len(replay) == 1
+        refresh = f"grant_type=refresh_token&refresh_token={granted.json['refresh_token']}"
+        again = key.proof("POST", url)
+        rotated = auth.call("POST", "/auth/token", refresh, DPoP=again)
+        assert rotated.status == 200 and len(replay) == 2
+        newest = f"grant_type=refresh_token&refresh_token={rotated.json['refresh_token']}"
+        replayed = auth.call("POST", "/auth/token", newest, DPoP=again)  # a captured proof and refresh token
+        assert replayed.status == 400 and replayed.json["error"] == "invalid_dpop_proof"
+        ended = auth.call("POST", "/auth/token", newest, DPoP=key.proof("POST", url))
+        assert ended.status == 400 and ended.json["error"] == "invalid_grant", "the replay ended the family"
 
 
 # -- 5, 6, 12. the login throttle ----------------------------------------------------------

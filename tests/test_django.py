@@ -210,6 +210,8 @@ def test_a_bearer_header_post_passes_djangos_csrf_check_a_cookie_one_does_not() 
         cookie = {"Cookie": f"access_token={mint()}; csrf_token=abc", "X-CSRF-Token": "abc"}
         assert web.post("/me", headers=cookie).status_code == 403  # a browser credential: Django's check stands
         assert web.post("/health").status_code == 403  # a public path: no token, Django checks as ever
+        browser_added = {**cookie, "Authorization": "Basic dXNlcjpwYXNz"}  # a browser sends these cross-site itself
+        assert web.post("/me", headers=browser_added).status_code == 403, "a cookie token keeps Django's check"
 
 
 def test_drf_alone_checks_csrf_for_cookie_tokens() -> None:

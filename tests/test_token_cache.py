@@ -117,3 +117,21 @@ def test_cached_claims_cannot_be_corrupted_for_the_next_request() -> None:
     copy = dict(second)
     copy["sub"] = "mine"
     assert v.verify(token)["sub"] == "alice"
+
+
+def test_the_cache_keys_by_sha256_where_pythons_hash_is_not_secret(tmp_path: Any) -> None:
+    """A fixed ``PYTHONHASHSEED`` makes ``hash(str)`` computable by anyone: the cache then keys by
+    SHA-256 (a 32-bit build too), so a crafted token can never hit another token's entry."""
+    import os
+    import subprocess
+    import sys
+
+    probe = "from jwt_middleware.gate import verifier; print(verifier._cache_key.__name__)"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    seen = {}
+    for seed in ("random", "0", "123"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
+        seen[seed] = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    assert seen == {"random": "hash", "0": "_digest", "123": "_digest"}

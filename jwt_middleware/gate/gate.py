@@ -90,6 +90,19 @@ class Gate:
         """
         return self.public_paths.matches(path) or (self.preflight and method == "OPTIONS" and preflight)
 
+    def token_in_header(self, request: Request) -> bool:
+        """Whether the request's token is in its ``Authorization`` header (``Bearer`` or ``DPoP``), as
+        opposed to a cookie or the query string: a browser never adds such a header by itself, while
+        it adds ``Basic`` or ``Negotiate`` credentials and cookies to cross-site requests.
+
+        Args:
+            request: the neutral request (a request this gate let in: it holds one token at most).
+        """
+        try:
+            return bool(request.authorization) and self.finder.from_authorization(request.authorization)[0] is not None
+        except AuthError:
+            return False
+
     def scrub_query(self, query: str) -> str | None:
         """The query string without the token parameter, or ``None`` when it holds none: a door
         puts it back in its scope or environ, so that access logs never see the token.

@@ -8,11 +8,14 @@ that yields those two steps; ``identify``/``verify`` drive it in a thread and
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, NamedTuple
 
 from ..config.settings import Provider, Settings
@@ -39,6 +42,20 @@ _NOT_THREE = InvalidToken("malformed_token", "a token has three segments")
 # request, and what may not change (the key must stay in the source's current set).
 _Verified = tuple[Identity, float | None, float | None, float | None, Provider, KeySource, VerificationKey, KeySet, str]
 TAIL = 22  # characters of a token's signature an entry keeps, to confirm a hit on its hash (about 128 bits)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _secret_hash() -> bool:
+    """Whether ``hash(str)`` is a 64-bit SipHash under a key nobody else knows: not on a 32-bit build,
+    nor when ``PYTHONHASHSEED`` fixes the key (then the cache keys by SHA-256, as it once always did)."""
+    seed = os.environ.get("PYTHONHASHSEED", "random")
+    return sys.hash_info.width >= 64 and sys.hash_info.algorithm.startswith("siphash") and seed in ("", "random")
+
+
+_cache_key: Callable[[str], Hashable] = hash if _secret_hash() else _digest
 
 
 class _Pending(NamedTuple):
@@ -69,7 +86,7 @@ class Verifier:
         self._sources = [(p, key_source(p), _local_keys(p)) for p in settings.resolved_providers]
         self._by_issuer = {iss: ps for ps in self._sources for iss in ps[0].issuers or ()}
         self._single = self._sources[0] if len(self._sources) == 1 else None
-        self._cache: OrderedDict[int, _Verified] = OrderedDict()  # hash(token) -> what it proved; bounded
+        self._cache: OrderedDict[Hashable, _Verified] = OrderedDict()  # _cache_key(token) -> what it proved; bounded
         self._cache_size = settings.token_cache_size
         self._cache_lock = threading.Lock()
         self._headers: dict[bytes, _jose.Header] = {}  # header segment -> what it says
@@ -196,7 +213,7 @@ class Verifier:
             now: the time to check against (Unix seconds).
         """
         if self._cache_size:  # a token in the cache passed every check below when it went in
-            hit = self._cache.get(hash(token))
+            hit = self._cache.get(_cache_key(token))
             if hit is not None and token.endswith(hit[8]):
                 identity = self._recheck(token, hit, now)
                 if identity is not None:
@@ -269,7 +286,7 @@ class Verifier:
                 raise InvalidToken("unknown_key", "the token's key is no longer trusted")
             _claims.check_times(exp, nbf, iat, provider.leeway, now)
         except InvalidToken:
-            self._cache.pop(hash(token), None)
+            self._cache.pop(_cache_key(token), None)
             raise
         return identity
 
@@ -296,10 +313,10 @@ class Verifier:
             _run_claims_check(self._claims_check, identity.claims)
         if self._cache_size:
             entry = (identity, exp, nbf, iat, step.provider, step.source, key, keyset, step.token[-TAIL:])
-            self._remember(hash(step.token), entry)
+            self._remember(_cache_key(step.token), entry)
         return identity
 
-    def _remember(self, key: int, entry: _Verified) -> None:
+    def _remember(self, key: Hashable, entry: _Verified) -> None:
         with self._cache_lock:
             while len(self._cache) >= self._cache_size:
                 self._cache.popitem(last=False)  # FIFO, O(1); next(iter(dict)) degrades to O(n) here

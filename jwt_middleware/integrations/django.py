@@ -127,13 +127,15 @@ class JWTAuthenticationMiddleware:
             return self._acall(request)
         refusal = self._metadata(request)
         if refusal is None and not self._is_public(request):
-            refusal = self._attach(request, self.gate.authenticate(self.request_of(request)))
+            neutral = self.request_of(request)
+            refusal = self._attach(request, self.gate.authenticate(neutral), neutral)
         return refusal if refusal is not None else self.get_response(request)
 
     async def _acall(self, request: HttpRequest) -> Any:
         refusal = self._metadata(request)
         if refusal is None and not self._is_public(request):
-            refusal = self._attach(request, await self.gate.authenticate_async(self.request_of(request)))
+            neutral = self.request_of(request)
+            refusal = self._attach(request, await self.gate.authenticate_async(neutral), neutral)
         return refusal if refusal is not None else await self.get_response(request)
 
     def _metadata(self, request: HttpRequest) -> HttpResponse | None:
@@ -178,7 +180,7 @@ class JWTAuthenticationMiddleware:
 
             request.user = AnonymousUser()
 
-    def _attach(self, request: HttpRequest, outcome: Identity | Challenge | None) -> HttpResponse | None:
+    def _attach(self, request: HttpRequest, outcome: Identity | Challenge | None, neutral: Request) -> HttpResponse | None:
         if outcome is None:
             self._anonymous(request)
             return None
@@ -189,7 +191,7 @@ class JWTAuthenticationMiddleware:
         request.auth = outcome.claims  # type: ignore[attr-defined]
         request.user = SimpleLazyObject(lambda: _user(request))  # type: ignore[assignment]
         request.auser = lambda: _auser(request)
-        if "HTTP_AUTHORIZATION" in meta:  # a header token is no browser credential: Django's CSRF check is moot (as in DRF)
+        if self.gate.token_in_header(neutral):  # a header token is no browser credential: Django's CSRF check is moot (DRF)
             request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
         return None
 

@@ -35,12 +35,13 @@ def token(endpoints: Service, request: Request, fields: Mapping[str, str]) -> Fl
         presented = refresh_token(fields)
         if isinstance(presented, Response):
             return presented
-        spent = yield from claimed(endpoints, request, checked)  # the refresh token is the credential: its rotation decides
-        if spent is not None:
-            return spent
         outcome = yield from refreshing(endpoints, presented, None if checked is None else checked.jkt)
         if isinstance(outcome, RefreshRejected):
             return oauth_error(400, "invalid_grant", f"refresh token {outcome.reason}")
+        spent = yield from claimed(endpoints, request, checked)  # recorded once the refresh token proved good
+        if spent is not None:  # a replayed proof with a live refresh token: the new pair never leaves, its family ends
+            yield logout(endpoints, outcome.refresh_token, None)
+            return spent
         return json_answer(200, outcome.as_dict())
     return oauth_error(400, "unsupported_grant_type" if grant else "invalid_request", "grant_type is password or refresh_token")
 
