@@ -104,10 +104,6 @@ class JWTMiddleware:
             await self.app(scope, receive, send)
             return
         s: dict[str, Any] = scope  # type: ignore[assignment]
-        if self._first:  # a nesting shows on the first request, and the check need not cost the others
-            self._first = False
-            if GATE_KEY in s:
-                nested(s[GATE_KEY], self.gate)
         s[GATE_KEY] = self.gate
         path = s["path"]
         if self._metadata and (document := self.gate.metadata_for(path, s.get("method"))) is not None:
@@ -126,6 +122,10 @@ class JWTMiddleware:
             except Refusal as refusal:  # an integration inside the app refused: answer as the gate does
                 await self._refuse(s, refusal, receive, send)
             return
+        if self._first:  # a nesting shows on the first protected request; the others need not pay for the look
+            self._first = False
+            if CLAIMS_KEY in s:  # set by a middleware of ours further out
+                nested()
         decided = self.gate.decide(self._request(s, kind, path))  # authenticate_async, less a coroutine when nothing waits
         outcome: Outcome = await run_async(decided) if type(decided) is GeneratorType else decided  # type: ignore[assignment]
         if outcome is None:

@@ -71,10 +71,6 @@ class JWTWSGIMiddleware:
         path = environ.get("PATH_INFO", "")
         if script:  # environ_path, inline: the public path is the cheapest there is
             path = script + path
-        if self._first:  # a nesting shows on the first request, and the check need not cost the others
-            self._first = False
-            if GATE_KEY in environ:
-                nested(environ[GATE_KEY], self.gate)
         environ[GATE_KEY] = self.gate
         if self._metadata and (document := self.gate.metadata_for(path, environ.get("REQUEST_METHOD"))) is not None:
             start_response(document.status_line, document.header_list())  # RFC 9728 metadata
@@ -99,6 +95,10 @@ class JWTWSGIMiddleware:
 
     def _authenticate(self, environ: WSGIEnvironment, path: str) -> Challenge | None:
         """Verify the request's token and attach what it says; the refusal, or ``None`` to call the app."""
+        if self._first:  # a nesting shows on the first protected request; the others need not pay for the look
+            self._first = False
+            if CLAIMS_KEY in environ:  # set by a middleware of ours further out
+                nested()
         query = ""
         if self._query_key is not None:
             query = environ.get("QUERY_STRING", "")

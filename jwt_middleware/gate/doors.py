@@ -63,18 +63,10 @@ def gate_of(holder: Mapping[str, Any], door: str) -> Gate:
     return gate  # type: ignore[no-any-return]
 
 
-def nested(outer: Gate, inner: Gate) -> None:
-    """Say so when a request meets a second middleware of ours (the common slip: an app that a
-    framework page already wrapped, wrapped again by a test); logged once per middleware.
-
-    Its own gate met again (a scope dispatched through it twice) is no nesting and stays silent.
-
-    Args:
-        outer: the gate that saw the request first.
-        inner: this middleware's gate.
-    """
-    if outer is inner:
-        return
+def nested() -> None:
+    """Say that a request met a second middleware of ours (the common slip: an app that a framework
+    page already wrapped, wrapped again by a test): the inner one verifies with its own settings
+    and may refuse what the outer accepted. A door calls it once, on its first protected request."""
     log.error(
         "two jwt_middleware middlewares wrap the same app; each verifies with its own settings, so the inner one may "
         "refuse what the outer accepted: remove one (reason=nested_middleware)",

@@ -130,13 +130,16 @@ class Gate:
         where = ""
         try:
             found = self._token(request, self._optional if optional is None else optional)
-            if isinstance(found, Challenge):
-                return self._refused(found, request.path, request.client)
             identity = None
             if found is not None:
                 token, where = found
                 now = time.time()
-                step = self.verifier.start(token, now)
+                step: Identity | Any = self.verifier.recall(token, now)  # a token seen before is no junk
+                if step is None:
+                    junk = self._shaped(token, where)
+                    if junk is not None:
+                        return self._refused(junk, request.path, request.client)
+                    step = self.verifier.start(token, now)
                 if (
                     type(step) is not Identity or self._revokes or where == "dpop" or self._dpop_required or "cnf" in step.claims
                 ):  # a step is left that may wait: revocation, a key fetch, a DPoP proof's replay check
@@ -183,8 +186,8 @@ class Gate:
         """
         return run_async(self.decide(request, optional=optional))  # the driver's own coroutine: one frame less
 
-    def _token(self, request: Request, optional: bool) -> tuple[str, str] | Challenge | None:
-        """The token to verify and where it was, ``None`` when there is none, or the refusal its shape alone decides."""
+    def _token(self, request: Request, optional: bool) -> tuple[str, str] | None:
+        """The token to verify and where it was, ``None`` when there is none; raises for a request refused as it stands."""
         token, where = self.finder.find(request.authorization, request.cookies, request.query)
         if token is None and not optional:
             raise MissingToken()
@@ -195,9 +198,13 @@ class Gate:
                 self._check_csrf(request.cookies, request.csrf)
         if token is None:
             return None
-        junk = self.verifier.refusal(token)  # junk is refused without raising: it is most attack traffic
+        return token, where
+
+    def _shaped(self, token: str, where: str) -> Challenge | None:
+        """The refusal a token's shape alone decides, without raising (junk is most attack traffic), or ``None``."""
+        junk = self.verifier.refusal(token)
         if junk is None:
-            return token, where
+            return None
         known = self._junk.get((junk, where))  # one challenge per shared refusal (without hooks that vary it)
         if known is None:
             known = self._answer(junk, where == "dpop")

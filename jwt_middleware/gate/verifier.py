@@ -212,12 +212,9 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against (Unix seconds).
         """
-        if self._cache_size:  # a token in the cache passed every check below when it went in
-            hit = self._cache.get(_cache_key(token))
-            if hit is not None and token.endswith(hit[8]):
-                identity = self._recheck(token, hit, now)
-                if identity is not None:
-                    return identity
+        identity = self.recall(token, now)
+        if identity is not None:
+            return identity
         step: Identity | _Pending = self._begin(_jose.ascii_bytes(token), token, now)
         while type(step) is _Pending:
             keyset = step.source.current(step.header.kid)
@@ -225,6 +222,21 @@ class Verifier:
                 return step
             step = self._finish(step, keyset, now)
         return step
+
+    def recall(self, token: str, now: float) -> Identity | None:
+        """The identity of a token in the cache, its time claims re-checked (``InvalidToken`` when they
+        fail, or its key has left the key set); ``None`` when the token is not there.
+
+        Args:
+            token: the compact JWS.
+            now: the time to check against (Unix seconds).
+        """
+        if not self._cache_size:  # a token in the cache passed every check of ``start`` when it went in
+            return None
+        hit = self._cache.get(_cache_key(token))
+        if hit is None or not token.endswith(hit[8]):
+            return None
+        return self._recheck(token, hit, now)
 
     def _begin(self, raw: bytes, token: str, now: float) -> _Pending:
         """A token not in the cache, parsed and gated: the keys, signature and claims are next."""
