@@ -114,19 +114,17 @@ class Verifier:
             return None
         return float(exp) + (self._single or self._provider_for(claims))[0].leeway
 
-    def identification(self, token: str, now: float | None = None) -> Flow[Identity]:
-        """The token's identity (claims, scopes, roles) after every check, revocation included,
-        as a flow: it yields the steps that may wait (a key fetch, the revocation store).
+    def identification(self, token: str, now: float | None = None) -> Decision[Identity]:
+        """The token's identity (claims, scopes, roles) after every check, revocation included: at
+        once when nothing waits, else a flow that yields the steps that may (a key fetch, the
+        revocation store). ``run`` or ``run_async`` take either.
 
         Args:
             token: the compact JWS.
             now: the time to check against (Unix seconds); default the clock.
         """
         now = time.time() if now is None else now
-        return (yield from self.completion(self.start(token, now), now))
-
-    def _identified(self, step: Identity | _Pending, now: float) -> Decision[Identity]:
-        """A cached token's identity at once when no revocation is asked, else the ``completion`` flow."""
+        step = self.start(token, now)
         return step if type(step) is Identity and not self.revokes else self.completion(step, now)
 
     def completion(self, step: Identity | _Pending, now: float) -> Flow[Identity]:
@@ -137,12 +135,10 @@ class Verifier:
             step: what ``start`` returned.
             now: the same time as for ``start``.
         """
-        while isinstance(step, _Pending):
+        while isinstance(step, _Pending):  # ``start`` went as far as the keys at hand: these must be fetched
             kid = step.header.kid
-            keyset = step.source.current(kid)
-            if keyset is None:
-                keyset = yield Call(step.source.wait, (kid,), step.source.wait_async)
-            step = self._finish(step, keyset, now)
+            keyset = yield Call(step.source.wait, (kid,), step.source.wait_async)
+            step = self._advance(self._finish(step, keyset, now), now)
         if self.revokes:
             try:
                 ask, ask_async, blocking = self._revocation_call
@@ -159,8 +155,7 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against (Unix seconds); default the clock.
         """
-        now = time.time() if now is None else now
-        return run(self._identified(self.start(token, now), now))
+        return run(self.identification(token, now))
 
     async def identify_async(self, token: str, now: float | None = None) -> Identity:
         """``identification``, driven on the event loop: a key fetch or revocation check is awaited.
@@ -169,8 +164,7 @@ class Verifier:
             token: the compact JWS.
             now: the time to check against; default the clock.
         """
-        now = time.time() if now is None else now
-        return await run_async(self._identified(self.start(token, now), now))
+        return await run_async(self.identification(token, now))
 
     def verify(self, token: str, now: float | None = None) -> _claims.Claims:
         """The verified claims (read-only), or raises ``InvalidToken``/``KeySourceUnavailable``.
@@ -215,7 +209,10 @@ class Verifier:
         identity = self.recall(token, now)
         if identity is not None:
             return identity
-        step: Identity | _Pending = self._begin(_jose.ascii_bytes(token), token, now)
+        return self._advance(self._begin(_jose.ascii_bytes(token), token, now), now)
+
+    def _advance(self, step: Identity | _Pending, now: float) -> Identity | _Pending:
+        """Verify with the keys at hand (a local key, a warm key set); a step still pending needs a fetch."""
         while type(step) is _Pending:
             keyset = step.source.current(step.header.kid)
             if keyset is None:
