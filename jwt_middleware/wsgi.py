@@ -13,17 +13,15 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from .config.settings import Settings, load_settings
 from .core.errors import ConfigError
-from .core.flow import run
 from .core.grants import check_match
 from .core.identity import CLAIMS_KEY, IDENTITY_KEY
 from .core.revocation import RevocationStore
 from .gate.doors import GATE_KEY, Refusal, nested, refusal
-from .gate.gate import Gate, Outcome
+from .gate.gate import Gate
 from .gate.request import from_environ
 from .gate.responses import Challenge
 
@@ -105,8 +103,9 @@ class JWTWSGIMiddleware:
             scrubbed = self.gate.scrub_query(query)
             if scrubbed is not None:  # the app never needs the token again; logs must not see it
                 environ["QUERY_STRING"] = scrubbed
-        decided = self.gate.decide(from_environ(environ, path, self._reads_cookies, query, self._csrf_key, origin=self._origin))
-        outcome: Outcome = run(decided) if type(decided) is GeneratorType else decided  # type: ignore[assignment]
+        outcome = self.gate.authenticate(
+            from_environ(environ, path, self._reads_cookies, query, self._csrf_key, origin=self._origin)
+        )
         if outcome is None:
             environ[CLAIMS_KEY] = environ[IDENTITY_KEY] = None
         elif isinstance(outcome, Challenge):

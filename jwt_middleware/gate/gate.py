@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
-from types import GeneratorType
 from typing import Any
 
 from ..config.resource import WELL_KNOWN
@@ -174,8 +173,7 @@ class Gate:
             request: the neutral request.
             optional: as for ``decide``.
         """
-        decided = self.decide(request, optional=optional)
-        return decided if type(decided) is not GeneratorType else run(decided)  # type: ignore[return-value]
+        return run(self.decide(request, optional=optional))  # an answer decided at once is returned as it is
 
     def authenticate_async(self, request: Request, *, optional: bool | None = None) -> Awaitable[Outcome]:
         """``decide``, driven on the event loop (ASGI, Django's async handler): nothing blocks it.
