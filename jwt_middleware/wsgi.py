@@ -44,8 +44,7 @@ class JWTWSGIMiddleware:
         self.app = app
         self.gate = Gate(load_settings(settings, **overrides))
         self._preflight = self.gate.preflight
-        header = self.gate.csrf_header
-        self._csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
+        self._csrf_key = self.gate.csrf_environ_key
         public = self.gate.public_paths
         self._public_exact = public.exact  # one set lookup decides the common public path
         self._public_prefixes = public.matches if public.has_prefixes else None

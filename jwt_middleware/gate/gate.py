@@ -48,6 +48,7 @@ class Gate:
         self._rules = settings.route_rules
         self._csrf = settings.csrf if settings.cookie is not None else "off"
         self.csrf_header = settings.csrf_header.lower() if self._csrf != "off" else None
+        self.csrf_environ_key = "HTTP_" + self.csrf_header.upper().replace("-", "_") if self.csrf_header else None  # CGI's name
         self._challenges: dict[tuple[object, ...], Challenge] = {}
         self._junk: dict[tuple[AuthError, str], Challenge] = {}
         self._replay_outage = Outage("DPoP replay cache", "dpop_replay_unavailable", "DPoP requests refused")

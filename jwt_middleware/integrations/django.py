@@ -220,11 +220,15 @@ def request_of(gate: Gate, request: HttpRequest) -> Request:
             scope = getattr(request, "scope", None)  # under Django's ASGI handler the server logs its scope
             if isinstance(scope, dict) and "query_string" in scope:
                 scope["query_string"] = scrubbed.encode("latin-1")
-    header = gate.csrf_header
-    csrf_key = "HTTP_" + header.upper().replace("-", "_") if header else None
     scheme = request.scheme if meta.get("HTTP_AUTHORIZATION", "")[:1] in DPOP_INITIALS else None  # read for DPoP only
     return from_environ(
-        meta, request.path, cookies=gate.reads_cookies, query=query, csrf_key=csrf_key, scheme=scheme, origin=gate.origin_policy
+        meta,
+        request.path,
+        cookies=gate.reads_cookies,
+        query=query,
+        csrf_key=gate.csrf_environ_key,
+        scheme=scheme,
+        origin=gate.origin_policy,
     )
 
 
