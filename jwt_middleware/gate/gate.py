@@ -15,8 +15,9 @@ from ..config.settings import Settings
 from ..core import dpop as _dpop
 from ..core.errors import AuthError, InvalidRequest, InvalidToken, MissingToken, Unavailable
 from ..core.events import AuthEvent, Events, Outage
-from ..core.flow import Call, Decision, Flow, run, run_async
+from ..core.flow import Decision, Flow, run, run_async
 from ..core.identity import IDENTITY_KEY, Identity
+from ..core.stores import store_call
 from ..keysets.remote import remote_or_static
 from .finder import TokenFinder
 from .request import Request
@@ -259,7 +260,7 @@ class Gate:
             return
         replay = self._dpop.replay
         try:
-            answer = yield Call(replay.claim, (proof.replay_key, proof.replay_until), getattr(replay, "claim_async", None))
+            answer = yield store_call(replay.claim, proof.replay_key, proof.replay_until)
         except _dpop.ProofRejected:
             raise
         except Exception as exc:  # the store failed: refused with 503, as for revocation

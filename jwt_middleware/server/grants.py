@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core import dpop as _dpop
 from ..core.flow import Call, Flow
+from ..core.stores import store_call
 from ..gate.finder import split_proofs
 from ..issuing.refresh import RefreshRejected, TokenPair
 from .messages import Request, Response, json_answer, oauth_error
@@ -147,7 +148,7 @@ def claimed(endpoints: Service, request: Request, checked: _dpop.VerifiedProof |
         return None
     replay = endpoints.dpop.replay
     try:
-        fresh = yield Call(replay.claim, (checked.replay_key, checked.replay_until), getattr(replay, "claim_async", None), True)
+        fresh = yield store_call(replay.claim, checked.replay_key, checked.replay_until)
     except _dpop.ProofRejected as exc:  # a full memory cache refuses rather than forget
         return _proof_refused(endpoints, request, exc)
     return None if fresh else _proof_refused(endpoints, request, _dpop.replayed())
@@ -184,8 +185,7 @@ def _settled(endpoints: Service, keys: list[str], attempt: str | None, passed: b
 
 def _throttle(endpoints: Service, name: str, *args: Any) -> Call:
     """A throttle call: awaited where the throttle has ``<name>_async``, else in a worker thread."""
-    throttle = endpoints.throttle
-    return Call(getattr(throttle, name), args, getattr(throttle, f"{name}_async", None), True)
+    return store_call(getattr(endpoints.throttle, name), *args)
 
 
 def _authenticate(authenticate: Any, username: str, secret: str) -> Call:
